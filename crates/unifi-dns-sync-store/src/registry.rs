@@ -9,8 +9,7 @@ use crate::error::{Ctx as _, Result, StoreError};
 use crate::store::col;
 use crate::types::{Conflict, CopyState, NewConflict, SiteId, SyncedCopy};
 
-const COPY_COLUMNS: &str =
-    "site_id, record_id, policy_id, state, created_at, verified_at FROM synced_copies";
+const COPY_COLUMNS: &str = "site_id, record_id, policy_id, state, created_at, verified_at, source_site_id FROM synced_copies";
 const CONFLICT_COLUMNS: &str = "site_id, record_id, reason, code, detail, since FROM conflicts";
 
 fn copy_from_row(row: &SqliteRow) -> Result<SyncedCopy> {
@@ -23,6 +22,7 @@ fn copy_from_row(row: &SqliteRow) -> Result<SyncedCopy> {
         state: parse_enum(&state, ctx)?,
         created_at: from_ms(col(row, "created_at")?, ctx)?,
         verified_at: opt_from_ms(col(row, "verified_at")?, ctx)?,
+        source_site_id: col(row, "source_site_id")?,
     })
 }
 
@@ -143,20 +143,23 @@ impl Store {
         site_id: SiteId,
         record_id: &str,
         policy_id: &str,
+        source_site_id: Option<SiteId>,
         now: OffsetDateTime,
     ) -> Result<()> {
         let mut tx = self.begin_write("activate a copy").await?;
         tx.exec(
             sqlx::query(
-                "INSERT INTO synced_copies (site_id, record_id, policy_id, state, created_at, verified_at)
-                 VALUES ($1, $2, $3, 'ACTIVE', $4, $4)
+                "INSERT INTO synced_copies (site_id, record_id, policy_id, state, created_at, verified_at, source_site_id)
+                 VALUES ($1, $2, $3, 'ACTIVE', $4, $4, $5)
                  ON CONFLICT (site_id, record_id) DO UPDATE SET
-                     policy_id = excluded.policy_id, state = 'ACTIVE', verified_at = excluded.verified_at",
+                     policy_id = excluded.policy_id, state = 'ACTIVE', verified_at = excluded.verified_at,
+                     source_site_id = coalesce(excluded.source_site_id, synced_copies.source_site_id)",
             )
             .bind(site_id)
             .bind(record_id)
             .bind(policy_id)
-            .bind(to_ms(now)),
+            .bind(to_ms(now))
+            .bind(source_site_id),
             &format!("activating the copy of record {record_id} on site {site_id} as policy {policy_id}"),
         )
         .await?;
@@ -174,19 +177,22 @@ impl Store {
         site_id: SiteId,
         old_record_id: &str,
         new_record_id: &str,
+        source_site_id: Option<SiteId>,
         now: OffsetDateTime,
     ) -> Result<()> {
         let mut tx = self.begin_write("re-point a copy").await?;
         let n = tx
             .exec(
                 sqlx::query(
-                    "UPDATE synced_copies SET record_id = $1, verified_at = $2
+                    "UPDATE synced_copies SET record_id = $1, verified_at = $2,
+                         source_site_id = coalesce($5, source_site_id)
                      WHERE site_id = $3 AND record_id = $4",
                 )
                 .bind(new_record_id)
                 .bind(to_ms(now))
                 .bind(site_id)
-                .bind(old_record_id),
+                .bind(old_record_id)
+                .bind(source_site_id),
                 &format!(
                     "re-pointing the copy of record {old_record_id} on site {site_id} to record {new_record_id}"
                 ),

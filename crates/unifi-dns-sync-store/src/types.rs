@@ -374,6 +374,8 @@ pub struct SyncedCopy {
     /// When a write or a read last confirmed the copy.
     #[serde(with = "time::serde::rfc3339::option")]
     pub verified_at: Option<OffsetDateTime>,
+    /// The origin site the copy was made from (for re-pointing when the value changes there).
+    pub source_site_id: Option<SiteId>,
 }
 
 /// A conflict to open with [`crate::Store::set_conflicts`].

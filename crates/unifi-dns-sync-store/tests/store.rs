@@ -89,7 +89,7 @@ async fn migrations_apply_on_a_fresh_file_and_reopen_is_idempotent() {
     assert!(d.foreign_keys);
     assert_eq!(d.busy_timeout_ms, 5000);
     assert_eq!(d.synchronous, 1, "synchronous=NORMAL");
-    assert_eq!(d.schema_version, 1);
+    assert_eq!(d.schema_version, 2);
     assert!(!d.read_only);
     store.upsert_controller(&controller("hq")).await.unwrap();
     store.close().await;
@@ -97,7 +97,7 @@ async fn migrations_apply_on_a_fresh_file_and_reopen_is_idempotent() {
     // Reopen (plain path this time): nothing re-applied, data kept, settings again.
     let store = Store::open(path.to_str().unwrap()).await.unwrap();
     let d = store.diagnostics().await.unwrap();
-    assert_eq!(d.schema_version, 1);
+    assert_eq!(d.schema_version, 2);
     assert_eq!(d.journal_mode, "wal");
     assert!(d.foreign_keys);
     assert_eq!(store.controllers().await.unwrap(), vec![controller("hq")]);
@@ -106,7 +106,7 @@ async fn migrations_apply_on_a_fresh_file_and_reopen_is_idempotent() {
 
     // A third open is just as happy.
     let store = Store::open(&url(&path)).await.unwrap();
-    assert_eq!(store.diagnostics().await.unwrap().schema_version, 1);
+    assert_eq!(store.diagnostics().await.unwrap().schema_version, 2);
 }
 
 #[tokio::test]
@@ -652,7 +652,7 @@ async fn registry_lifecycle_pending_active_repoint_remove() {
     assert_eq!(copies[0].verified_at, None);
 
     store
-        .activate_copy(s2, &v1.id, "pol-A", t(2))
+        .activate_copy(s2, &v1.id, "pol-A", None, t(2))
         .await
         .unwrap();
     let c = &store.copies_of_site(s2).await.unwrap()[0];
@@ -662,7 +662,10 @@ async fn registry_lifecycle_pending_active_repoint_remove() {
     );
 
     // Value changed at the origin: the same policy now holds v2.
-    store.repoint_copy(s2, &v1.id, &v2.id, t(3)).await.unwrap();
+    store
+        .repoint_copy(s2, &v1.id, &v2.id, None, t(3))
+        .await
+        .unwrap();
     let copies = store.copies_of_site(s2).await.unwrap();
     assert_eq!(copies.len(), 1);
     assert_eq!(copies[0].record_id, v2.id);
@@ -671,7 +674,7 @@ async fn registry_lifecycle_pending_active_repoint_remove() {
     assert_eq!(store.copies_of_record(&v2.id).await.unwrap().len(), 1);
     assert!(store.copies_of_record(&v1.id).await.unwrap().is_empty());
     let err = store
-        .repoint_copy(s2, &v1.id, &v2.id, t(3))
+        .repoint_copy(s2, &v1.id, &v2.id, None, t(3))
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
@@ -698,7 +701,7 @@ async fn registry_lifecycle_pending_active_repoint_remove() {
 
     // activate_copy without a pending row still records ownership.
     store
-        .activate_copy(s2, &v1.id, "pol-B", t(5))
+        .activate_copy(s2, &v1.id, "pol-B", None, t(5))
         .await
         .unwrap();
     assert_eq!(
@@ -768,9 +771,12 @@ async fn a_policy_id_is_owned_once_per_site() {
         .insert_pending(s2, &[&r1.id, &r2.id], t(1))
         .await
         .unwrap();
-    store.activate_copy(s2, &r1.id, "same", t(2)).await.unwrap();
+    store
+        .activate_copy(s2, &r1.id, "same", None, t(2))
+        .await
+        .unwrap();
     let err = store
-        .activate_copy(s2, &r2.id, "same", t(2))
+        .activate_copy(s2, &r2.id, "same", None, t(2))
         .await
         .unwrap_err();
     assert!(err.is_constraint(), "{err:?}");
@@ -781,15 +787,18 @@ async fn a_policy_id_is_owned_once_per_site() {
         "the failed activation changed nothing"
     );
     // The same policy id on another site is fine: ids are per site.
-    store.activate_copy(s1, &r2.id, "same", t(2)).await.unwrap();
+    store
+        .activate_copy(s1, &r2.id, "same", None, t(2))
+        .await
+        .unwrap();
     // Repointing onto a record that already has a row on the site is refused.
     store
-        .activate_copy(s2, &r2.id, "other", t(3))
+        .activate_copy(s2, &r2.id, "other", None, t(3))
         .await
         .unwrap();
     assert!(
         store
-            .repoint_copy(s2, &r1.id, &r2.id, t(4))
+            .repoint_copy(s2, &r1.id, &r2.id, None, t(4))
             .await
             .unwrap_err()
             .is_constraint()
@@ -1001,7 +1010,10 @@ async fn events_survive_the_deletion_of_their_record_and_site() {
         .unwrap();
     let run = store.start_run(Trigger::Manual, false, t(0)).await.unwrap();
     store.insert_pending(s2, &[&r.id], t(1)).await.unwrap();
-    store.activate_copy(s2, &r.id, "pol", t(1)).await.unwrap();
+    store
+        .activate_copy(s2, &r.id, "pol", None, t(1))
+        .await
+        .unwrap();
     store
         .add_events(&[NewEvent::new(EventStatus::Created, t(1))
             .run(run)
@@ -1293,7 +1305,7 @@ async fn backup_makes_an_openable_copy_and_never_overwrites() {
     for t in [&target, &target2] {
         let copy = Store::open(&url(t)).await.unwrap();
         let d = copy.diagnostics().await.unwrap();
-        assert_eq!(d.schema_version, 1);
+        assert_eq!(d.schema_version, 2);
         assert_eq!(copy.sites().await.unwrap().len(), 2);
         assert_eq!(copy.record(&r.id).await.unwrap().unwrap().origins.len(), 1);
     }
@@ -1321,7 +1333,10 @@ async fn counts_summarise_records_copies_and_conflicts() {
         .insert_pending(s2, &[&a.id, &cname.id], t(1))
         .await
         .unwrap();
-    store.activate_copy(s2, &a.id, "x", t(1)).await.unwrap();
+    store
+        .activate_copy(s2, &a.id, "x", None, t(1))
+        .await
+        .unwrap();
     store
         .set_conflicts(
             s1,
@@ -1367,7 +1382,10 @@ async fn a_no_op_cycle_writes_nothing() {
         .await
         .unwrap();
     store.insert_pending(s2, &[&r.id], t(0)).await.unwrap();
-    store.activate_copy(s2, &r.id, "pol", t(0)).await.unwrap();
+    store
+        .activate_copy(s2, &r.id, "pol", None, t(0))
+        .await
+        .unwrap();
     store.set_withheld_deletes(s1, 0).await.unwrap();
 
     let stats = store.write_stats();
@@ -1475,10 +1493,9 @@ async fn concurrent_writers_through_clones_are_serialised_without_busy_errors() 
 /// Environment variable naming the database the child process probes.
 const PROBE_ENV: &str = "UNIFI_DNS_SYNC_STORE_LOCK_PROBE_DB";
 
-/// Runs only as the child of `a_second_process_is_refused` (it is ignored otherwise, and does
-/// nothing without the variable).
+/// The child process of `a_second_process_is_refused`: without the variable (a normal test run)
+/// it has nothing to probe and returns at once.
 #[tokio::test]
-#[ignore = "child process of a_second_process_is_refused"]
 async fn lock_probe_child() {
     let Ok(path) = std::env::var(PROBE_ENV) else {
         return;
@@ -1498,12 +1515,7 @@ async fn a_second_process_is_refused() {
     let probe = url(&path);
     let status = tokio::task::spawn_blocking(move || {
         std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "lock_probe_child",
-                "--ignored",
-                "--test-threads=1",
-            ])
+            .args(["--exact", "lock_probe_child", "--test-threads=1"])
             .env(PROBE_ENV, probe)
             .status()
     })
