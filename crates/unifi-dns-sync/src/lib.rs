@@ -1,0 +1,9 @@
+pub mod clients;
+pub mod config;
+pub mod duration;
+pub mod engine;
+pub mod glob;
+pub mod plan;
+pub mod policy_map;
+pub mod record;
+pub mod record_type;
