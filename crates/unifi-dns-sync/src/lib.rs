@@ -1,8 +1,11 @@
+pub mod cli;
 pub mod clients;
 pub mod config;
+pub mod daemon;
 pub mod duration;
 pub mod engine;
 pub mod glob;
+pub mod logging;
 pub mod plan;
 pub mod policy_map;
 pub mod record;

@@ -575,6 +575,33 @@ pub enum ConfigSource {
     Defaults { searched: Vec<PathBuf> },
 }
 
+impl fmt::Display for ConfigSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigSource::File {
+                path,
+                found_via,
+                format,
+            } => {
+                let kind = match format {
+                    ConfigFormat::Toml => "",
+                    ConfigFormat::LegacyJson => ", the earlier tool's controllers.json",
+                };
+                write!(f, "{} (from {found_via}{kind})", path.display())
+            }
+            ConfigSource::Defaults { searched } => {
+                let places: Vec<String> =
+                    searched.iter().map(|p| p.display().to_string()).collect();
+                write!(
+                    f,
+                    "built-in defaults (no config file found; looked in {})",
+                    places.join(", ")
+                )
+            }
+        }
+    }
+}
+
 /// How the config file was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FoundVia {

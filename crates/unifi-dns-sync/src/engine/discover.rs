@@ -50,6 +50,7 @@ pub struct SiteSummary {
     pub label: String,
     pub controller: String,
     pub name: String,
+    pub uuid: String,
     pub complete: bool,
     /// Whether the console serves DNS policies (`None` when it could not be asked).
     pub dns_policies: Option<bool>,
@@ -57,6 +58,21 @@ pub struct SiteSummary {
     pub warnings: Vec<String>,
     pub natives: usize,
     pub copies: usize,
+}
+
+impl SiteSummary {
+    /// Whether `controller/site` (site = internalReference, name or UUID) or a bare site key names
+    /// this site.
+    pub fn matches(&self, selector: &str) -> bool {
+        let (controller, site) = match selector.split_once('/') {
+            Some((c, s)) => (Some(c), s),
+            None => (None, selector),
+        };
+        controller.is_none_or(|c| c == self.controller)
+            && (self.label.rsplit('/').next() == Some(site)
+                || self.name == site
+                || self.uuid == site)
+    }
 }
 
 /// What discovery hands to planning and applying.
@@ -164,6 +180,7 @@ pub(crate) async fn discover(
                 label: site.label(),
                 controller: site.controller.clone(),
                 name: site.name.clone(),
+                uuid: site.uuid.clone(),
                 complete: false,
                 dns_policies: read.supported,
                 error: read.error.clone(),
@@ -239,6 +256,7 @@ pub(crate) async fn discover(
                 label: site.label(),
                 controller: site.controller.clone(),
                 name: site.name.clone(),
+                uuid: site.uuid.clone(),
                 complete: processed.complete,
                 dns_policies: Some(sr.supported),
                 error: processed.error.clone(),
@@ -496,9 +514,9 @@ async fn read_controller(
     })
 }
 
-/// `sync_sites` without writing (dry runs): known sites keep their ids, new ones get negative ids.
+/// `sync_sites` without writing (dry runs): known sites keep their ids; a new site gets a
+/// negative id derived from its controller and UUID, so ids never collide across controllers.
 fn emulate_sync_sites(controller: &str, listing: &[SiteListing], known: &[Site]) -> Vec<Site> {
-    let mut next_id = -1 - known.len() as i64;
     listing
         .iter()
         .map(|l| {
@@ -512,27 +530,33 @@ fn emulate_sync_sites(controller: &str, listing: &[SiteListing], known: &[Site])
                     removed_at: None,
                     ..s.clone()
                 },
-                None => {
-                    next_id -= 1;
-                    Site {
-                        id: next_id,
-                        controller: controller.to_owned(),
-                        uuid: l.uuid.clone(),
-                        internal_reference: l.internal_reference.clone(),
-                        name: l.name.clone(),
-                        first_seen: OffsetDateTime::UNIX_EPOCH,
-                        last_synced: None,
-                        last_read_at: None,
-                        last_read_complete: false,
-                        last_error: None,
-                        removed_at: None,
-                        withheld_deletes: 0,
-                        policy_support: None,
-                    }
-                }
+                None => Site {
+                    id: provisional_site_id(controller, &l.uuid),
+                    controller: controller.to_owned(),
+                    uuid: l.uuid.clone(),
+                    internal_reference: l.internal_reference.clone(),
+                    name: l.name.clone(),
+                    first_seen: OffsetDateTime::UNIX_EPOCH,
+                    last_synced: None,
+                    last_read_at: None,
+                    last_read_complete: false,
+                    last_error: None,
+                    removed_at: None,
+                    withheld_deletes: 0,
+                    policy_support: None,
+                },
             }
         })
         .collect()
+}
+
+/// A stable negative id for a site the database does not know yet (dry runs only).
+fn provisional_site_id(controller: &str, uuid: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{controller}/{uuid}").as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    -((u64::from_be_bytes(bytes) >> 2) as i64) - 1
 }
 
 /// One site's read turned into the planner's view and origin changes.

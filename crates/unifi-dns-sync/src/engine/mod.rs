@@ -51,6 +51,9 @@ pub struct CycleOptions {
     /// Stops the apply step between two writes (the write in flight finishes).
     pub cancel: CancellationToken,
     pub progress: Option<Arc<dyn Progress>>,
+    /// Apply only to these sites (`controller/site`, site = internalReference, name or UUID);
+    /// empty = all. Discovery still reads every site, so origins stay complete.
+    pub only_sites: Vec<String>,
 }
 
 impl CycleOptions {
@@ -61,6 +64,7 @@ impl CycleOptions {
             force: false,
             cancel: CancellationToken::new(),
             progress: None,
+            only_sites: vec![],
         }
     }
 
@@ -131,6 +135,10 @@ pub enum EngineError {
     NoControllers,
     #[error("controller '{controller}': {message}")]
     Controller { controller: String, message: String },
+    #[error(
+        "no managed site matches --site {0}: use controller/site with the site's internalReference, name or UUID (see `status`)"
+    )]
+    UnknownSite(String),
     #[error("database: {0}")]
     Store(#[from] unifi_dns_sync_store::StoreError),
 }

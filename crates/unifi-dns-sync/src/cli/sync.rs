@@ -1,0 +1,298 @@
+//! `run`, `sync` and `plan`: the commands that run a cycle.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use unifi_dns_sync_store::{Store, StoreError, Trigger};
+
+use super::{EXIT_CHANGES, EXIT_PARTIAL, Failure, Output, print_json};
+use crate::config::Config;
+use crate::daemon::{LoopSettings, run_loop};
+use crate::engine::{CycleOptions, CycleReport, Engine, Progress};
+use crate::plan::{Action, ConflictReason};
+
+/// Opens the database for a command that writes (the daemon, `sync`); a second process is
+/// refused with the store's message.
+pub(super) async fn open_writable(config: &Config) -> Result<Store, Failure> {
+    Store::open(&config.database.url)
+        .await
+        .map_err(|e| Failure::error(format!("database {}: {e}", config.database.url)))
+}
+
+fn engine(config: Config, store: Store) -> Result<Engine, Failure> {
+    Engine::new(Arc::new(config), store).map_err(Failure::from)
+}
+
+pub(super) async fn run(config: Config, once: bool, dry_run: bool) -> Result<u8, Failure> {
+    let store = open_writable(&config).await?;
+    let settings = LoopSettings {
+        interval: config.sync.interval,
+        dry_run,
+        once,
+        history_retention: config.sync.history_retention,
+    };
+    let engine = Arc::new(engine(config, store)?);
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested: finishing the write in flight");
+        signal.cancel();
+    });
+    tracing::info!(interval = ?settings.interval, dry_run, "unifi-dns-sync running");
+    let outcome = run_loop(engine.clone(), settings, shutdown).await?;
+    tracing::info!(cycles = outcome.cycles, "stopped");
+    Ok(if once && outcome.last_partial {
+        EXIT_PARTIAL
+    } else {
+        0
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub(super) async fn sync(
+    config: Config,
+    force: bool,
+    sites: Vec<String>,
+    output: Output,
+) -> Result<u8, Failure> {
+    let store = open_writable(&config).await?;
+    let engine = engine(config, store)?;
+    let mut options = CycleOptions::new(Trigger::Cli).force(force);
+    options.only_sites = sites;
+    let bar =
+        (std::io::stderr().is_terminal() && output == Output::Text).then(|| Arc::new(Bar::new()));
+    if let Some(bar) = &bar {
+        options.progress = Some(bar.clone());
+    }
+    let report = engine.run_cycle(&options).await?;
+    if let Some(bar) = bar {
+        bar.bar.finish_and_clear();
+    }
+    match output {
+        Output::Json => print_json(&report)?,
+        Output::Text => out!("{}", summary(&report).trim_end()),
+    }
+    Ok(if report.is_partial() { EXIT_PARTIAL } else { 0 })
+}
+
+pub(super) async fn plan(
+    config: Config,
+    detailed_exitcode: bool,
+    output: Output,
+) -> Result<u8, Failure> {
+    // Read-only when the database exists, so `plan` works beside a running daemon and cannot
+    // write; a fresh database is created (schema only) so a first plan works too.
+    let store = match Store::open_read_only(&config.database.url).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound { .. }) => open_writable(&config).await?,
+        Err(e) => {
+            return Err(Failure::error(format!(
+                "database {}: {e}",
+                config.database.url
+            )));
+        }
+    };
+    let engine = engine(config, store)?;
+    let report = engine
+        .run_cycle(&CycleOptions::new(Trigger::Cli).dry_run(true))
+        .await?;
+    match output {
+        Output::Json => print_json(&plan_json(&report))?,
+        Output::Text => out!("{}", plan_text(&report).trim_end()),
+    }
+    let changes = report.plan.action_count() > 0;
+    Ok(if report.is_partial() {
+        EXIT_PARTIAL
+    } else if detailed_exitcode && changes {
+        EXIT_CHANGES
+    } else {
+        0
+    })
+}
+
+fn label(report: &CycleReport, site: i64) -> String {
+    report
+        .labels
+        .get(&site)
+        .cloned()
+        .unwrap_or_else(|| format!("site #{site}"))
+}
+
+fn summary(report: &CycleReport) -> String {
+    let c = &report.counts;
+    let mut out = format!(
+        "sync {}: {} created, {} updated, {} deleted, {} skipped, {} failed",
+        report.outcome, c.created, c.updated, c.deleted, c.skipped, c.failed
+    );
+    if c.withheld > 0 {
+        out.push_str(&format!(
+            "; {} deletes withheld by the threshold (sync --force applies them)",
+            c.withheld
+        ));
+    }
+    out.push('\n');
+    for site in &report.sites {
+        if let Some(e) = &site.error {
+            out.push_str(&format!("  {}: not read: {e}\n", site.label));
+        }
+        for w in &site.warnings {
+            out.push_str(&format!("  {}: {w}\n", site.label));
+        }
+    }
+    out
+}
+
+fn action_json(report: &CycleReport, action: &Action) -> Value {
+    let r = action.record();
+    let mut v = json!({
+        "action": action.verb(),
+        "type": r.rtype.as_str(),
+        "name": r.name,
+        "value": r.value,
+        "ttl": r.ttl,
+        "enabled": r.enabled,
+    });
+    match action {
+        Action::Create { source_site, .. } => v["from"] = json!(label(report, *source_site)),
+        Action::Update {
+            policy_id,
+            source_site,
+            ..
+        } => {
+            v["from"] = json!(label(report, *source_site));
+            v["policy_id"] = json!(policy_id);
+        }
+        Action::Delete { policy_id, .. } => v["policy_id"] = json!(policy_id),
+    }
+    v
+}
+
+fn plan_json(report: &CycleReport) -> Value {
+    let sites: Vec<Value> = report
+        .plan
+        .sites
+        .iter()
+        .map(|s| {
+            json!({
+                "site": label(report, s.site_id),
+                "actions": s.actions.iter().map(|a| action_json(report, a)).collect::<Vec<_>>(),
+                "withheld": s.withheld.iter().map(|a| action_json(report, a)).collect::<Vec<_>>(),
+                "conflicts": s.conflicts.iter().map(|c| json!({
+                    "type": c.record.rtype.as_str(), "name": c.record.name, "value": c.record.value,
+                    "reason": c.reason.as_code(), "detail": c.detail,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let unread: Vec<Value> = report
+        .sites
+        .iter()
+        .filter(|s| s.error.is_some())
+        .map(|s| json!({"site": s.label, "error": s.error}))
+        .collect();
+    json!({"changes": report.plan.action_count(), "partial": report.is_partial(), "sites": sites, "unread_sites": unread})
+}
+
+fn plan_text(report: &CycleReport) -> String {
+    let mut out = String::new();
+    for s in &report.plan.sites {
+        if s.actions.is_empty() && s.withheld.is_empty() && s.conflicts.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{}:\n", label(report, s.site_id)));
+        for a in &s.actions {
+            let sign = match a {
+                Action::Create { .. } => '+',
+                Action::Update { .. } => '~',
+                Action::Delete { .. } => '-',
+            };
+            let from = match a {
+                Action::Create { source_site, .. } | Action::Update { source_site, .. } => {
+                    format!("  (from {})", label(report, *source_site))
+                }
+                Action::Delete { .. } => String::new(),
+            };
+            out.push_str(&format!("  {sign} {} {}{from}\n", a.verb(), a.record()));
+        }
+        for a in &s.withheld {
+            out.push_str(&format!(
+                "  = withheld delete {} (deletion threshold; sync --force applies it)\n",
+                a.record()
+            ));
+        }
+        for c in &s.conflicts {
+            let what = match &c.reason {
+                ConflictReason::ShadowedByNative => "shadowed by the site's own record".to_owned(),
+                ConflictReason::CompetingOrigin => "competing origin".to_owned(),
+                ConflictReason::Refused(code) => format!("refused by the console ({code})"),
+            };
+            out.push_str(&format!(
+                "  ! conflict {}: {what}: {}\n",
+                c.record, c.detail
+            ));
+        }
+    }
+    for site in report.sites.iter().filter(|s| s.error.is_some()) {
+        out.push_str(&format!(
+            "{}: not read, nothing planned: {}\n",
+            site.label,
+            site.error.as_deref().unwrap_or_default()
+        ));
+    }
+    let n = report.plan.action_count();
+    out.push_str(&if n == 0 {
+        "No changes.\n".to_owned()
+    } else {
+        format!("{n} change{} planned.\n", if n == 1 { "" } else { "s" })
+    });
+    out
+}
+
+/// The progress bar of `sync` on a terminal.
+struct Bar {
+    bar: indicatif::ProgressBar,
+}
+
+impl Bar {
+    fn new() -> Bar {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} {wide_msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Bar { bar }
+    }
+}
+
+impl Progress for Bar {
+    fn phase(&self, name: &str, total: u64) {
+        self.bar.set_prefix(name.to_owned());
+        self.bar.set_length(total);
+        self.bar.set_position(0);
+    }
+
+    fn advance(&self, message: &str) {
+        self.bar.set_message(message.to_owned());
+        self.bar.inc(1);
+    }
+}
