@@ -140,7 +140,7 @@ impl Client {
         }
         let limiter = RateLimiter::new(settings.requests_per_second).ok_or_else(|| {
             fail(format!(
-                "requests_per_second must be a positive number, got {}",
+                "requests_per_second must be at least 1/3600 (one per hour), got {}",
                 settings.requests_per_second
             ))
         })?;
@@ -378,13 +378,16 @@ impl Client {
                 method: Method::GET,
                 template,
                 segments,
-                query: vec![("offset", offset.to_string()), ("limit", PAGE_LIMIT.to_string())],
+                query: vec![
+                    ("offset", offset.to_string()),
+                    ("limit", PAGE_LIMIT.to_string()),
+                ],
                 body: None,
             };
             let (raw, path) = self.execute(call).await?;
             let value = self.json(&raw, "GET", &path)?;
-            let (count, page_total, data) = page(&value)
-                .map_err(|e| self.decode_error("GET", &path, "the list page", e))?;
+            let (count, page_total, data) =
+                page(&value).map_err(|e| self.decode_error("GET", &path, "the list page", e))?;
             match total {
                 Some(t) if t != page_total => {
                     return Ok(Pages::Changed(format!(
@@ -593,7 +596,10 @@ impl Client {
         }
         let mut status = None;
         let result = async {
-            let mut response = request.send().await.map_err(|e| self.transport(method, label, &e, false))?;
+            let mut response = request
+                .send()
+                .await
+                .map_err(|e| self.transport(method, label, &e, false))?;
             status = Some(response.status().as_u16());
             let retry_after = response
                 .headers()
@@ -678,8 +684,10 @@ impl Client {
             path: label.to_owned(),
             status: raw.status,
             code: body.code.map(|c| scrub(&c, key)),
-            message: scrub(&body.message, key),
-            request_id: body.request_id,
+            message: match body.request_id {
+                Some(id) => format!("{} (requestId {id})", scrub(&body.message, key)),
+                None => scrub(&body.message, key),
+            },
         }
     }
 }
@@ -723,8 +731,9 @@ fn method_name(method: &Method) -> &'static str {
 
 /// The console root (any path prefix kept) plus [`API_PREFIX`].
 fn api_root(base_url: &str) -> Result<Url, String> {
-    let mut url = Url::parse(base_url.trim())
-        .map_err(|e| format!("invalid url '{base_url}': {e} (expected e.g. https://192.168.1.1)"))?;
+    let mut url = Url::parse(base_url.trim()).map_err(|e| {
+        format!("invalid url '{base_url}': {e} (expected e.g. https://192.168.1.1)")
+    })?;
     if !matches!(url.scheme(), "https" | "http") {
         return Err(format!(
             "invalid url '{base_url}': the scheme must be https:// (or http://)"
@@ -800,7 +809,9 @@ mod tests {
             "https://192.168.1.1/proxy/network/integration"
         );
         assert_eq!(
-            api_root("https://api.ui.com/v1/connector/consoles/abc:1").unwrap().as_str(),
+            api_root("https://api.ui.com/v1/connector/consoles/abc:1")
+                .unwrap()
+                .as_str(),
             "https://api.ui.com/v1/connector/consoles/abc:1/proxy/network/integration"
         );
         for bad in [
@@ -831,14 +842,73 @@ mod tests {
     fn settings_are_checked() {
         let base = || Settings::new("hq", "https://10.0.0.1", "key");
         let err = |s: Settings| Client::new(s).unwrap_err().to_string();
-        assert!(err(Settings { api_key: String::new(), ..base() }).contains("API key is empty"));
-        assert!(err(Settings { api_key: "bad\nkey".into(), ..base() }).contains("cannot be sent"));
-        assert!(err(Settings { max_parallel_writes: 0, ..base() }).contains("at least 1"));
-        assert!(err(Settings { requests_per_second: 0.0, ..base() }).contains("positive"));
-        assert!(err(Settings { timeout: Duration::ZERO, ..base() }).contains("timeout"));
-        assert!(err(Settings { base_url: "nope".into(), ..base() }).starts_with("controller 'hq': invalid url"));
+        assert!(
+            err(Settings {
+                api_key: String::new(),
+                ..base()
+            })
+            .contains("API key is empty")
+        );
+        assert!(
+            err(Settings {
+                api_key: "bad\nkey".into(),
+                ..base()
+            })
+            .contains("cannot be sent")
+        );
+        assert!(
+            err(Settings {
+                max_parallel_writes: 0,
+                ..base()
+            })
+            .contains("at least 1")
+        );
+        assert!(
+            err(Settings {
+                requests_per_second: 0.0,
+                ..base()
+            })
+            .contains("at least 1/3600")
+        );
+        assert!(
+            err(Settings {
+                timeout: Duration::ZERO,
+                ..base()
+            })
+            .contains("timeout")
+        );
+        assert!(
+            err(Settings {
+                base_url: "nope".into(),
+                ..base()
+            })
+            .starts_with("controller 'hq': invalid url")
+        );
         let client = Client::new(base()).unwrap();
         assert!(!format!("{client:?}").contains("\"key\""));
     }
 
+    #[test]
+    fn list_items_that_do_not_decode_name_the_field_site_and_item() {
+        let client = Client::new(Settings::new("hq", "https://10.0.0.1", "k")).unwrap();
+        let good = serde_json::json!({"type":"TXT_RECORD","id":"p0","enabled":true,"domain":"a","text":"t"});
+        let bad = serde_json::json!({"type":"A_RECORD","id":"p1","enabled":true,"domain":"b","ttlSeconds":5});
+        let err = client
+            .typed(
+                vec![good, bad],
+                &["sites", "s1", "dns", "policies"],
+                "DNS policy of site s1",
+                DnsPolicy::from_json,
+            )
+            .unwrap_err();
+        let ClientError::Decode { field, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(field.as_deref(), Some("ipv4Address"));
+        assert_eq!(
+            err.to_string(),
+            "controller 'hq': GET /proxy/network/integration/v1/sites/s1/dns/policies: invalid response: \
+             DNS policy of site s1, item 1 of the list (id p1): ipv4Address: missing required field"
+        );
+    }
 }

@@ -76,10 +76,9 @@ pub enum ClientError {
         status: u16,
         /// The envelope's `code` (e.g. `api.dns.policy.validation.record-already-exists`).
         code: Option<String>,
-        /// The envelope's `message`, or the start of a non-JSON body.
+        /// The envelope's `message` (or the start of a non-JSON body), followed by
+        /// `(requestId …)` when the console sent one, to quote when reporting a 5xx.
         message: String,
-        /// The envelope's `requestId`, to quote when reporting a 5xx.
-        request_id: Option<String>,
     },
     /// The answer could not be understood: not JSON, or a required field missing or of the
     /// wrong type (the message says which field of which object).
@@ -366,18 +365,33 @@ fn describe(err: &reqwest::Error) -> (String, bool) {
     }
 }
 
-/// The text of a rustls error found in an error (directly or inside an `io::Error`).
+/// The text of a rustls error found in an error, looking through nested `io::Error`s (the TLS
+/// connector wraps the handshake's `io::Error` in another one, and `io::Error::source` skips
+/// the wrapped error).
 fn rustls_text(e: &(dyn StdError + 'static)) -> Option<String> {
-    let found = e.downcast_ref::<rustls::Error>().or_else(|| {
-        e.downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    })?;
-    Some(match found {
-        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
-            other.to_string()
+    let mut current: &(dyn StdError + 'static) = e;
+    let mut found = None;
+    for _ in 0..8 {
+        if let Some(r) = current.downcast_ref::<rustls::Error>() {
+            found = Some(r);
+            break;
         }
-        rustls::Error::InvalidCertificate(cert) => format!("invalid peer certificate: {cert}"),
+        match current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => current = inner,
+            None => break,
+        }
+    }
+    const PIN_HINT: &str = "trust this console with tls = { fingerprint = \"…\" } (`unifi-dns-sync fingerprint <url>` prints it) or tls = { ca_file = \"…\" }";
+    Some(match found? {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => format!(
+            "{other} (if the console's certificate was replaced on purpose, update the pin)"
+        ),
+        rustls::Error::InvalidCertificate(cert) => {
+            format!("invalid peer certificate: {cert}; {PIN_HINT}")
+        }
         other => other.to_string(),
     })
 }
@@ -394,8 +408,13 @@ mod tests {
             status,
             code: code.map(Into::into),
             message: "m".into(),
-            request_id: None,
         }
+    }
+
+    #[test]
+    fn errors_stay_small_enough_to_return_by_value() {
+        // clippy's result_large_err threshold: callers can use Result<_, ClientError> freely.
+        assert!(std::mem::size_of::<ClientError>() <= 128);
     }
 
     #[test]
@@ -456,7 +475,10 @@ mod tests {
 
     #[test]
     fn scrub_removes_the_key() {
-        assert_eq!(scrub("bad key abc123!", Some("abc123")), "bad key [redacted]!");
+        assert_eq!(
+            scrub("bad key abc123!", Some("abc123")),
+            "bad key [redacted]!"
+        );
         assert_eq!(scrub("nothing", Some("")), "nothing");
         assert_eq!(scrub("nothing", None), "nothing");
     }

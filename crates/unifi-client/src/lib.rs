@@ -30,6 +30,8 @@
 //! - **Metrics hook**: [`Client::with_observer`] is told about every HTTP attempt
 //!   ([`RequestRecord`]).
 
+#![warn(missing_docs)]
+
 mod client;
 pub mod error;
 mod limits;

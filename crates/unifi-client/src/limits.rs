@@ -17,12 +17,19 @@ pub(crate) struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// `requests_per_second` must be positive; infinity means no spacing. `None` if unusable.
+    /// The longest spacing accepted (one request per hour).
+    pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+    /// `requests_per_second` must be at least one per hour; infinity means no spacing. `None`
+    /// if unusable.
     pub(crate) fn new(requests_per_second: f64) -> Option<RateLimiter> {
         if requests_per_second.is_nan() || requests_per_second <= 0.0 {
             return None;
         }
         let interval = Duration::try_from_secs_f64(1.0 / requests_per_second).ok()?;
+        if interval > Self::MAX_INTERVAL {
+            return None;
+        }
         Some(RateLimiter {
             interval,
             next: Mutex::new(None),
@@ -38,7 +45,7 @@ impl RateLimiter {
             let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
             let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.interval);
+            *next = Some(slot.checked_add(self.interval).unwrap_or(slot));
             slot
         };
         tokio::time::sleep_until(slot).await;
@@ -61,6 +68,8 @@ mod tests {
         assert!(RateLimiter::new(-1.0).is_none());
         assert!(RateLimiter::new(f64::NAN).is_none());
         assert!(RateLimiter::new(1e-300).is_none());
+        assert!(RateLimiter::new(1.0 / 7200.0).is_none());
+        assert!(RateLimiter::new(1.0 / 3600.0).is_some());
         assert!(RateLimiter::new(f64::INFINITY).is_some());
         for _ in 0..100 {
             let r = random_unit();

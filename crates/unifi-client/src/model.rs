@@ -52,10 +52,9 @@ struct Fields<'a>(&'a Map<String, Value>);
 
 impl<'a> Fields<'a> {
     fn of(value: &'a Value) -> Result<Self, DecodeError> {
-        value
-            .as_object()
-            .map(Fields)
-            .ok_or_else(|| DecodeError::new("$", format!("expected an object, got {}", kind(value))))
+        value.as_object().map(Fields).ok_or_else(|| {
+            DecodeError::new("$", format!("expected an object, got {}", kind(value)))
+        })
     }
 
     /// The field, `None` if absent or null.
@@ -389,12 +388,16 @@ impl PolicyData {
     /// Reads the type-specific fields of an object whose `type` is `type_name`.
     fn from_fields(type_name: &str, f: &Fields<'_>) -> Result<Self, DecodeError> {
         let Some(kind) = PolicyType::from_api_name(type_name) else {
-            let fields = f
-                .0
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "type" | "id" | "enabled" | "metadata" | "domain"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+            let fields =
+                f.0.iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "type" | "id" | "enabled" | "metadata" | "domain"
+                        )
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
             return Ok(PolicyData::Other {
                 type_name: type_name.to_owned(),
                 fields,
@@ -647,7 +650,10 @@ impl ConnectedClient {
         let connected_at = match f.opt_string("connectedAt")? {
             None => None,
             Some(text) => Some(OffsetDateTime::parse(&text, &Rfc3339).map_err(|e| {
-                DecodeError::new("connectedAt", format!("'{text}' is not an RFC 3339 date-time: {e}"))
+                DecodeError::new(
+                    "connectedAt",
+                    format!("'{text}' is not an RFC 3339 date-time: {e}"),
+                )
             })?),
         };
         Ok(ConnectedClient {
@@ -691,7 +697,15 @@ mod tests {
         assert!(v("9.5.21").unwrap() < AppVersion::FIRST_WITH_DNS_POLICIES);
         assert!(v("11.0.1").unwrap() > v("10.99.99").unwrap());
         assert_eq!(v("10.1.68-beta").map(|x| x.patch), Ok(68));
-        for bad in ["", "10", "10.1", "a.b.c", "10.x.1", "99999999999.1.1", "-1.0.0"] {
+        for bad in [
+            "",
+            "10",
+            "10.1",
+            "a.b.c",
+            "10.x.1",
+            "99999999999.1.1",
+            "-1.0.0",
+        ] {
             assert!(v(bad).is_err(), "{bad}");
         }
         let info = |s: &str| AppInfo {
@@ -732,7 +746,8 @@ mod tests {
 
     #[test]
     fn decode_errors_name_the_field() {
-        let missing = json!({"type":"A_RECORD","id":"x","enabled":true,"domain":"a","ttlSeconds":1});
+        let missing =
+            json!({"type":"A_RECORD","id":"x","enabled":true,"domain":"a","ttlSeconds":1});
         assert_eq!(
             DnsPolicy::from_json(&missing).unwrap_err(),
             DecodeError::new("ipv4Address", "missing required field")
@@ -742,15 +757,29 @@ mod tests {
         assert_eq!(e.field, "port");
         assert!(e.problem.contains("expected an integer"), "{e}");
         let range = json!({"type":"MX_RECORD","id":"x","enabled":true,"domain":"a","mailServerDomain":"m","priority":70000});
-        assert!(DnsPolicy::from_json(&range).unwrap_err().problem.contains("out of range"));
+        assert!(
+            DnsPolicy::from_json(&range)
+                .unwrap_err()
+                .problem
+                .contains("out of range")
+        );
         let meta = json!({"type":"TXT_RECORD","id":"x","enabled":true,"domain":"a","text":"t","metadata":{"origin":5}});
-        assert_eq!(DnsPolicy::from_json(&meta).unwrap_err().field, "metadata.origin");
         assert_eq!(
-            DnsPolicy::from_json(&json!([1])).unwrap_err().within("data[2]").field,
+            DnsPolicy::from_json(&meta).unwrap_err().field,
+            "metadata.origin"
+        );
+        assert_eq!(
+            DnsPolicy::from_json(&json!([1]))
+                .unwrap_err()
+                .within("data[2]")
+                .field,
             "data[2]"
         );
         let neg_ttl = json!({"type":"A_RECORD","id":"x","enabled":true,"domain":"a","ipv4Address":"1.2.3.4","ttlSeconds":-1});
-        assert_eq!(DnsPolicy::from_json(&neg_ttl).unwrap_err().field, "ttlSeconds");
+        assert_eq!(
+            DnsPolicy::from_json(&neg_ttl).unwrap_err().field,
+            "ttlSeconds"
+        );
     }
 
     #[test]
@@ -772,11 +801,19 @@ mod tests {
 
     #[test]
     fn clients_without_name_or_with_bad_dates() {
-        let c = ConnectedClient::from_json(&json!({"type":"VPN","id":"c1","access":{"type":"DEFAULT"}})).unwrap();
-        assert_eq!((c.kind, c.name, c.connected_at), (ClientKind::Vpn, None, None));
+        let c = ConnectedClient::from_json(
+            &json!({"type":"VPN","id":"c1","access":{"type":"DEFAULT"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.kind, c.name, c.connected_at),
+            (ClientKind::Vpn, None, None)
+        );
         let other = ConnectedClient::from_json(&json!({"type":"SATELLITE","id":"c2"})).unwrap();
         assert_eq!(other.kind, ClientKind::Other("SATELLITE".into()));
-        let bad = ConnectedClient::from_json(&json!({"type":"WIRED","id":"c3","connectedAt":"yesterday"}));
+        let bad = ConnectedClient::from_json(
+            &json!({"type":"WIRED","id":"c3","connectedAt":"yesterday"}),
+        );
         assert_eq!(bad.unwrap_err().field, "connectedAt");
     }
 }

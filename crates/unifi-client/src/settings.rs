@@ -30,7 +30,7 @@ pub struct Settings {
     /// Reads (GET) in flight at once on this controller; at least 1.
     pub max_parallel_reads: usize,
     /// Requests started per second on this controller (every attempt counts, retries included);
-    /// must be positive; `f64::INFINITY` means no spacing.
+    /// at least one per hour (1/3600); `f64::INFINITY` means no spacing.
     pub requests_per_second: f64,
     /// Time allowed for one HTTP attempt: connecting, sending and reading the whole response.
     pub timeout: Duration,
@@ -146,8 +146,13 @@ impl RetryPolicy {
             .checked_mul(factor)
             .unwrap_or(self.max_delay)
             .min(self.max_delay);
-        let jitter = random.clamp(0.0, 1.0) * 0.25;
-        delay.mul_f64(1.0 - jitter)
+        let jitter = if random.is_nan() {
+            0.0
+        } else {
+            random.clamp(0.0, 1.0) * 0.25
+        };
+        Duration::try_from_secs_f64(delay.as_secs_f64() * (1.0 - jitter))
+            .map_or(delay, |d| d.min(delay))
     }
 }
 
@@ -177,5 +182,12 @@ mod tests {
         assert_eq!(p.backoff(40, 0.0), Duration::from_millis(500));
         assert_eq!(p.backoff(0, 1.0), Duration::from_millis(75));
         assert!(p.backoff(u32::MAX, 0.5) <= Duration::from_millis(500));
+        let huge = RetryPolicy {
+            max_retries: 1,
+            base_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+        };
+        assert!(huge.backoff(3, 0.0) > Duration::from_secs(1));
+        assert!(huge.backoff(0, f64::NAN) > Duration::from_secs(1));
     }
 }

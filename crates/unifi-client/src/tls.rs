@@ -73,7 +73,9 @@ pub(crate) fn client_config(
             if certs.is_empty() {
                 return Err(ClientError::config(
                     controller,
-                    format!("CA file {file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
+                    format!(
+                        "CA file {file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+                    ),
                 ));
             }
             let mut roots = RootCertStore::empty();
@@ -251,9 +253,10 @@ pub async fn fetch_certificate_fingerprint(
         .build()
         .map_err(|e| ClientError::config(url, format!("cannot build the HTTP client: {e}")))?;
     let path = parsed.path().to_owned();
-    let response = http.get(parsed).send().await.map_err(|e| {
-        crate::error::transport_error(url, "GET", &path, None, &e, timeout, false)
-    })?;
+    let response =
+        http.get(parsed).send().await.map_err(|e| {
+            crate::error::transport_error(url, "GET", &path, None, &e, timeout, false)
+        })?;
     let info = response.extensions().get::<reqwest::tls::TlsInfo>();
     match info.and_then(|i| i.peer_certificate()) {
         Some(der) => Ok(sha256(der)),
@@ -291,7 +294,15 @@ mod tests {
 
     #[test]
     fn bad_fingerprints_are_refused_without_panicking() {
-        for bad in ["", "sha256:", "abc", "sha256:zz", &"g".repeat(64), &"a".repeat(66), "é"] {
+        for bad in [
+            "",
+            "sha256:",
+            "abc",
+            "sha256:zz",
+            &"g".repeat(64),
+            &"a".repeat(66),
+            "é",
+        ] {
             let e = parse_fingerprint(bad).unwrap_err();
             assert!(e.to_string().contains("invalid certificate fingerprint"));
         }
@@ -304,6 +315,9 @@ mod tests {
         }
         let missing = client_config("hq", &Trust::CaFile("/nonexistent/ca.pem".into()));
         let text = missing.unwrap_err().to_string();
-        assert!(text.contains("/nonexistent/ca.pem") && text.contains("hq"), "{text}");
+        assert!(
+            text.contains("/nonexistent/ca.pem") && text.contains("hq"),
+            "{text}"
+        );
     }
 }

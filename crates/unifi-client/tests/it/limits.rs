@@ -13,7 +13,11 @@ async fn peak_concurrent_writes(max_parallel_writes: usize) -> u64 {
     let hq = sim.console("hq").unwrap();
     hq.set_latency_ms(50);
     let site = hq.site_id("default").unwrap().to_string();
-    let client = Client::new(Settings { max_parallel_writes, ..settings(&info(&sim, "hq")) }).unwrap();
+    let client = Client::new(Settings {
+        max_parallel_writes,
+        ..settings(&info(&sim, "hq"))
+    })
+    .unwrap();
     let mut tasks = JoinSet::new();
     for i in 0..10 {
         let client = client.clone();
@@ -21,7 +25,10 @@ async fn peak_concurrent_writes(max_parallel_writes: usize) -> u64 {
         let body = DnsPolicyBody {
             enabled: true,
             domain: format!("w{i}-{}.example.com", unique()),
-            data: PolicyData::A { ipv4_address: format!("10.0.0.{}", i + 1), ttl_seconds: 60 },
+            data: PolicyData::A {
+                ipv4_address: format!("10.0.0.{}", i + 1),
+                ttl_seconds: 60,
+            },
         };
         tasks.spawn(async move { client.create_dns_policy(&site, &body).await });
     }
@@ -49,14 +56,22 @@ async fn requests_are_spaced_by_the_rate_limit() {
     let sim = start_one().await;
     let recorder = Recorder::default();
     let client = recorder.attach(
-        Client::new(Settings { requests_per_second: 20.0, ..settings(&info(&sim, "hq")) }).unwrap(),
+        Client::new(Settings {
+            requests_per_second: 20.0,
+            ..settings(&info(&sim, "hq"))
+        })
+        .unwrap(),
     );
     let started = Instant::now();
     for _ in 0..5 {
         client.info().await.unwrap();
     }
     // Five starts 50 ms apart: at least 200 ms.
-    assert!(started.elapsed() >= Duration::from_millis(195), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(195),
+        "{:?}",
+        started.elapsed()
+    );
     let records = recorder.all();
     assert_eq!(records.len(), 5);
     assert!(records.iter().all(|r| r.controller == "hq"

@@ -22,8 +22,8 @@ fn fixture(name: &str) -> Value {
 
 fn without_id_and_metadata(mut v: Value) -> Value {
     let map = v.as_object_mut().unwrap();
-    map.remove("id");
-    map.remove("metadata");
+    map.shift_remove("id");
+    map.shift_remove("metadata");
     v
 }
 
@@ -36,7 +36,11 @@ fn every_integration_response_fixture_parses() {
     let sites = fixture("integration-v1-sites-list.json");
     let site = Site::from_json(&sites["data"][0]).unwrap();
     assert_eq!(
-        (site.id.as_str(), site.internal_reference.as_str(), site.name.as_str()),
+        (
+            site.id.as_str(),
+            site.internal_reference.as_str(),
+            site.name.as_str()
+        ),
         ("88f7af54-98f8-306a-a1c7-c9349722b1f6", "default", "Default")
     );
 
@@ -101,7 +105,11 @@ fn every_integration_response_fixture_parses() {
     ] {
         let bytes = serde_json::to_vec(&fixture(name)).unwrap();
         let body = ErrorBody::parse(status, &bytes);
-        assert_eq!((body.code.as_deref(), body.message.as_str()), (code, message), "{name}");
+        assert_eq!(
+            (body.code.as_deref(), body.message.as_str()),
+            (code, message),
+            "{name}"
+        );
     }
 }
 
@@ -126,24 +134,64 @@ fn every_type() -> Vec<DnsPolicyBody> {
         data,
     };
     vec![
-        body("a.example.com", PolicyData::A { ipv4_address: "10.0.0.1".into(), ttl_seconds: 0 }),
-        body("aaaa.example.com", PolicyData::Aaaa { ipv6_address: "fd00::1".into(), ttl_seconds: 86400 }),
-        body("alias.example.com", PolicyData::Cname { target_domain: "a.example.com".into(), ttl_seconds: 3600 }),
-        body("example.com", PolicyData::Mx { mail_server_domain: "mail.example.com".into(), priority: 10 }),
-        body("example.com", PolicyData::Txt { text: "v=spf1 -all".into() }),
-        body("example.com", PolicyData::Srv {
-            server_domain: "sip.example.com".into(),
-            service: "_sip".into(),
-            protocol: "_tcp".into(),
-            port: 5060,
-            priority: 10,
-            weight: 5,
-        }),
-        body("corp.example", PolicyData::ForwardDomain { ip_address: "2001:db8::53".into() }),
+        body(
+            "a.example.com",
+            PolicyData::A {
+                ipv4_address: "10.0.0.1".into(),
+                ttl_seconds: 0,
+            },
+        ),
+        body(
+            "aaaa.example.com",
+            PolicyData::Aaaa {
+                ipv6_address: "fd00::1".into(),
+                ttl_seconds: 86400,
+            },
+        ),
+        body(
+            "alias.example.com",
+            PolicyData::Cname {
+                target_domain: "a.example.com".into(),
+                ttl_seconds: 3600,
+            },
+        ),
+        body(
+            "example.com",
+            PolicyData::Mx {
+                mail_server_domain: "mail.example.com".into(),
+                priority: 10,
+            },
+        ),
+        body(
+            "example.com",
+            PolicyData::Txt {
+                text: "v=spf1 -all".into(),
+            },
+        ),
+        body(
+            "example.com",
+            PolicyData::Srv {
+                server_domain: "sip.example.com".into(),
+                service: "_sip".into(),
+                protocol: "_tcp".into(),
+                port: 5060,
+                priority: 10,
+                weight: 5,
+            },
+        ),
+        body(
+            "corp.example",
+            PolicyData::ForwardDomain {
+                ip_address: "2001:db8::53".into(),
+            },
+        ),
         DnsPolicyBody {
             enabled: false,
             domain: "off.example.com".into(),
-            data: PolicyData::A { ipv4_address: "10.0.0.2".into(), ttl_seconds: 1 },
+            data: PolicyData::A {
+                ipv4_address: "10.0.0.2".into(),
+                ttl_seconds: 1,
+            },
         },
     ]
 }
@@ -173,23 +221,42 @@ async fn every_policy_type_round_trips_through_a_console() {
     // body() of a live policy serialises to the console's own JSON minus id and metadata.
     let raw = hq.policies("default").unwrap();
     for (policy, raw) in listed.iter().zip(raw) {
-        assert_eq!(policy.body().to_json().to_string(), without_id_and_metadata(raw).to_string());
+        assert_eq!(
+            policy.body().to_json().to_string(),
+            without_id_and_metadata(raw).to_string()
+        );
     }
     // Updates are full replacements with the same id.
     let first = &listed[0];
     let mut changed = first.body();
-    changed.data = PolicyData::A { ipv4_address: "10.9.9.9".into(), ttl_seconds: 60 };
-    let updated = client.update_dns_policy(&site, &first.id, &changed).await.unwrap();
-    assert_eq!((updated.id.as_str(), updated.body()), (first.id.as_str(), changed));
+    changed.data = PolicyData::A {
+        ipv4_address: "10.9.9.9".into(),
+        ttl_seconds: 60,
+    };
+    let updated = client
+        .update_dns_policy(&site, &first.id, &changed)
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.id.as_str(), updated.body()),
+        (first.id.as_str(), changed)
+    );
 }
 
 #[tokio::test]
 async fn a_10_1_68_console_without_metadata_parses() {
     let site = SiteSpec::new("default").policy(json!({"type":"CNAME_RECORD","domain":"x.example","targetDomain":"y.example","ttlSeconds":0}));
-    let sim = start(Scenario::new().console(ConsoleSpec::new("old", "k").version("10.1.68").site(site))).await;
+    let sim =
+        start(Scenario::new().console(ConsoleSpec::new("old", "k").version("10.1.68").site(site)))
+            .await;
     let client = client(&info(&sim, "old"));
     assert!(client.info().await.unwrap().supports_dns_policies());
-    let site = sim.console("old").unwrap().site_id("default").unwrap().to_string();
+    let site = sim
+        .console("old")
+        .unwrap()
+        .site_id("default")
+        .unwrap()
+        .to_string();
     let policies = client.dns_policies(&site).await.unwrap();
     assert_eq!(policies.len(), 1);
     assert_eq!(policies[0].origin, None);
@@ -198,20 +265,48 @@ async fn a_10_1_68_console_without_metadata_parses() {
 
 #[tokio::test]
 async fn clients_without_a_name_are_read() {
-    let mut vpn = ClientSpec::new(SimKind::Vpn, Some("road warrior"), "aa:bb:cc:00:00:09", Some("10.8.0.2"));
+    let mut vpn = ClientSpec::new(
+        SimKind::Vpn,
+        Some("road warrior"),
+        "aa:bb:cc:00:00:09",
+        Some("10.8.0.2"),
+    );
     vpn.mac = None;
     let site = SiteSpec::new("default")
-        .client(ClientSpec::new(SimKind::Wireless, None, "aa:bb:cc:00:00:01", Some("10.0.0.5")))
-        .client(ClientSpec::wired("printer", "aa:bb:cc:00:00:02", "10.0.0.6"))
+        .client(ClientSpec::new(
+            SimKind::Wireless,
+            None,
+            "aa:bb:cc:00:00:01",
+            Some("10.0.0.5"),
+        ))
+        .client(ClientSpec::wired(
+            "printer",
+            "aa:bb:cc:00:00:02",
+            "10.0.0.6",
+        ))
         .client(vpn);
     let sim = start(Scenario::new().console(ConsoleSpec::new("hq", "k").site(site))).await;
-    let site = sim.console("hq").unwrap().site_id("default").unwrap().to_string();
+    let site = sim
+        .console("hq")
+        .unwrap()
+        .site_id("default")
+        .unwrap()
+        .to_string();
     let clients = client(&info(&sim, "hq")).clients(&site).await.unwrap();
     assert_eq!(clients.len(), 3);
-    let nameless = clients.iter().find(|c| c.ip_address.as_deref() == Some("10.0.0.5")).unwrap();
-    assert_eq!((nameless.kind.clone(), nameless.name.clone()), (ClientKind::Wireless, None));
+    let nameless = clients
+        .iter()
+        .find(|c| c.ip_address.as_deref() == Some("10.0.0.5"))
+        .unwrap();
+    assert_eq!(
+        (nameless.kind.clone(), nameless.name.clone()),
+        (ClientKind::Wireless, None)
+    );
     assert_eq!(nameless.mac_address.as_deref(), Some("aa:bb:cc:00:00:01"));
     assert!(nameless.connected_at.is_some());
     let vpn = clients.iter().find(|c| c.kind == ClientKind::Vpn).unwrap();
-    assert_eq!((vpn.name.as_deref(), vpn.mac_address.as_deref()), (Some("road warrior"), None));
+    assert_eq!(
+        (vpn.name.as_deref(), vpn.mac_address.as_deref()),
+        (Some("road warrior"), None)
+    );
 }

@@ -50,7 +50,10 @@ async fn two_hundred_fifty_sites_take_two_requests() {
     let hq = sim.console("hq").unwrap();
     let sites = client(&info(&sim, "hq")).sites().await.unwrap();
     assert_eq!(sites.len(), 250);
-    let refs: HashSet<&str> = sites.iter().map(|s| s.internal_reference.as_str()).collect();
+    let refs: HashSet<&str> = sites
+        .iter()
+        .map(|s| s.internal_reference.as_str())
+        .collect();
     assert_eq!(refs.len(), 250);
     assert!(refs.contains("site-000") && refs.contains("site-249"));
     assert_eq!(hq.counters().count("GET", "/v1/sites"), 2);
@@ -92,7 +95,10 @@ async fn read_while_inserting(inserts: usize) -> (Result<usize, ClientError>, u6
             let n = done.fetch_add(1, Ordering::SeqCst);
             if n < inserts {
                 console
-                    .create_policy(&site_for_hook, &a_record(&format!("late{n}.example.com"), "192.0.2.1"))
+                    .create_policy(
+                        &site_for_hook,
+                        &a_record(&format!("late{n}.example.com"), "192.0.2.1"),
+                    )
                     .unwrap();
             }
         }
@@ -116,7 +122,10 @@ async fn a_list_that_keeps_changing_is_refused() {
     let err = result.unwrap_err();
     assert!(matches!(err, ClientError::ListChanged { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("list changed while reading") && text.contains("controller 'hq'"), "{text}");
+    assert!(
+        text.contains("list changed while reading") && text.contains("controller 'hq'"),
+        "{text}"
+    );
     assert!(text.contains("totalCount changed"), "{text}");
     assert_eq!(requests, 2 + 2);
 }

@@ -5,14 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use unifi_client::{
-    Client, RequestRecord, RetryPolicy, Settings, Trust, parse_fingerprint,
-};
+use unifi_client::{Client, RequestRecord, RetryPolicy, Settings, Trust, parse_fingerprint};
 use unifi_sim::{ConsoleInfo, ConsoleSpec, Scenario, Simulator, SiteSpec};
 
-/// The DNS policy list and item templates, as counted by the simulator.
+/// The DNS policy list template, as counted by the simulator.
 pub const POLICIES: &str = "/v1/sites/{siteId}/dns/policies";
-pub const POLICY: &str = "/v1/sites/{siteId}/dns/policies/{dnsPolicyId}";
 
 pub async fn start(scenario: Scenario) -> Simulator {
     Simulator::start(&scenario).await.expect("simulator starts")
@@ -89,7 +86,12 @@ pub fn a_record(domain: &str, ip: &str) -> Value {
 /// `n` distinct A records.
 pub fn many_a_records(n: usize) -> Vec<Value> {
     (0..n)
-        .map(|i| a_record(&format!("host{i}.example.com"), &format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256)))
+        .map(|i| {
+            a_record(
+                &format!("host{i}.example.com"),
+                &format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256),
+            )
+        })
         .collect()
 }
 

@@ -27,12 +27,14 @@ async fn a_pin_one_bit_off_fails_with_a_fingerprint_mismatch() {
     let mut pin = parse_fingerprint(&real).unwrap();
     pin[31] ^= 0x01;
     let recorder = Recorder::default();
-    let client = recorder.attach(
-        Client::new(settings(&info).with_trust(Trust::Fingerprint(pin))).unwrap(),
-    );
+    let client =
+        recorder.attach(Client::new(settings(&info).with_trust(Trust::Fingerprint(pin))).unwrap());
     let err = client.info().await.unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, ClientError::Connect { tls: true, .. }), "{err:?}");
+    assert!(
+        matches!(err, ClientError::Connect { tls: true, .. }),
+        "{err:?}"
+    );
     assert!(err.is_tls());
     assert!(
         text.contains(&format!(
@@ -41,7 +43,10 @@ async fn a_pin_one_bit_off_fails_with_a_fingerprint_mismatch() {
         )),
         "{text}"
     );
-    assert!(text.contains("controller 'hq'") && text.contains("GET /proxy/network/integration/v1/info"), "{text}");
+    assert!(
+        text.contains("controller 'hq'") && text.contains("GET /proxy/network/integration/v1/info"),
+        "{text}"
+    );
     // A trust failure is not retried.
     assert_eq!(recorder.count("GET", "/v1/info"), 1);
     assert_eq!(recorder.all()[0].status, None);
@@ -66,15 +71,22 @@ async fn bad_ca_files_are_named() {
     let missing = std::env::temp_dir().join("unifi-client-no-such-ca.pem");
     let err = Client::new(settings(&info).with_trust(Trust::CaFile(missing.clone()))).unwrap_err();
     assert!(matches!(err, ClientError::Config { .. }));
-    assert!(err.to_string().contains(&missing.display().to_string()), "{err}");
+    assert!(
+        err.to_string().contains(&missing.display().to_string()),
+        "{err}"
+    );
 
-    let garbage = std::env::temp_dir().join(format!("unifi-client-bad-{}.pem", uuid::Uuid::new_v4()));
+    let garbage =
+        std::env::temp_dir().join(format!("unifi-client-bad-{}.pem", uuid::Uuid::new_v4()));
     std::fs::write(&garbage, "not a certificate\n").unwrap();
     let err = Client::new(settings(&info).with_trust(Trust::CaFile(garbage.clone()))).unwrap_err();
     let _ = std::fs::remove_file(&garbage);
     assert!(matches!(err, ClientError::Config { .. }));
     let text = err.to_string();
-    assert!(text.contains(&garbage.display().to_string()) && text.contains("controller 'hq'"), "{text}");
+    assert!(
+        text.contains(&garbage.display().to_string()) && text.contains("controller 'hq'"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -84,7 +96,10 @@ async fn system_roots_refuse_the_self_signed_console() {
     let client = Client::new(settings(&info).with_trust(Trust::System)).unwrap();
     let err = client.info().await.unwrap_err();
     assert!(err.is_tls(), "{err:?}");
-    assert!(err.to_string().contains("invalid peer certificate"), "{err}");
+    assert!(
+        err.to_string().contains("invalid peer certificate"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -104,7 +119,10 @@ async fn the_fetched_fingerprint_is_the_console_s() {
         .unwrap();
     assert_eq!(Some(format_fingerprint(&digest)), info.cert_fingerprint);
     // Round trip: the printed form is accepted as a pin.
-    assert_eq!(parse_fingerprint(&format_fingerprint(&digest)).unwrap(), digest);
+    assert_eq!(
+        parse_fingerprint(&format_fingerprint(&digest)).unwrap(),
+        digest
+    );
     let http = fetch_certificate_fingerprint("http://127.0.0.1:1", Duration::from_secs(1)).await;
     assert!(matches!(http, Err(ClientError::Config { .. })));
 }
