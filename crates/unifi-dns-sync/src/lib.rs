@@ -1,3 +1,4 @@
+pub mod app;
 pub mod cli;
 pub mod clients;
 pub mod config;
@@ -5,8 +6,11 @@ pub mod daemon;
 pub mod duration;
 pub mod engine;
 pub mod glob;
+pub mod health;
 pub mod logging;
+pub mod metrics;
 pub mod plan;
 pub mod policy_map;
 pub mod record;
 pub mod record_type;
+pub mod web;

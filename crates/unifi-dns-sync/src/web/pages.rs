@@ -1,0 +1,9 @@
+//! The dashboard pages (server-rendered HTML).
+
+use axum::Router;
+
+use super::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
