@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{EXIT_ERROR, Failure, Output, print_json};
 use crate::config::{Config, ConfigError, ControllerConfig, TlsMode};
+use crate::logging::LogFormat;
 
 /// What `check` found for one controller.
 #[derive(Debug, Serialize)]
@@ -121,10 +122,16 @@ pub(super) async fn check(config: &Config, output: Output) -> Result<u8, Failure
     let checks = futures::future::join_all(config.controllers.iter().map(check_controller)).await;
     problems += checks.iter().filter(|c| !c.problems.is_empty()).count();
     if output == Output::Json {
+        let general: Vec<&str> = if config.has_controllers() {
+            vec![]
+        } else {
+            vec![NO_CONTROLLERS]
+        };
         print_json(&json!({
             "config": config.source.to_string(),
             "valid": true,
             "warnings": config.warnings,
+            "problems": general,
             "controllers": checks,
             "ok": problems == 0,
         }))?;
@@ -135,7 +142,7 @@ pub(super) async fn check(config: &Config, output: Output) -> Result<u8, Failure
         out!("  warning: {w}");
     }
     if !config.has_controllers() {
-        out!("✗ no controllers configured: add a [[controller]] section (see config.example.toml)");
+        out!("✗ {NO_CONTROLLERS}");
     }
     for c in &checks {
         out!("controller {} ({}):", c.name, c.url);
@@ -188,19 +195,42 @@ pub(super) async fn check(config: &Config, output: Output) -> Result<u8, Failure
     Ok(if problems == 0 { 0 } else { EXIT_ERROR })
 }
 
+const NO_CONTROLLERS: &str =
+    "no controllers configured: add a [[controller]] section (see config.example.toml)";
+
 /// `check` with a config that does not load: every problem, then exit 1.
-pub(super) fn invalid_config(error: &ConfigError) -> Result<u8, Failure> {
+pub(super) fn invalid_config(error: &ConfigError, output: Output) -> Result<u8, Failure> {
+    if output == Output::Json {
+        let problems: Vec<String> = if error.problems().is_empty() {
+            vec![error.to_string()]
+        } else {
+            error.problems().iter().map(ToString::to_string).collect()
+        };
+        print_json(&json!({
+            "config": null,
+            "valid": false,
+            "warnings": [],
+            "problems": problems,
+            "controllers": [],
+            "ok": false,
+        }))?;
+        return Ok(EXIT_ERROR);
+    }
     out!("✗ the configuration is not valid:");
     out!("{error}");
     Ok(EXIT_ERROR)
 }
 
-pub(super) async fn fingerprint(url: &str) -> Result<u8, Failure> {
+pub(super) async fn fingerprint(url: &str, log_format: LogFormat) -> Result<u8, Failure> {
     let digest = unifi_client::fetch_certificate_fingerprint(url, Duration::from_secs(10)).await?;
     let fp = unifi_client::format_fingerprint(&digest);
     out!("{fp}");
-    eprintln!(
+    let hint = format!(
         "Paste into the controller's section after checking it on the console:\n  tls = {{ fingerprint = \"{fp}\" }}"
     );
+    match log_format {
+        LogFormat::Text => eprintln!("{hint}"),
+        LogFormat::Json => tracing::info!("{hint}"),
+    }
     Ok(0)
 }

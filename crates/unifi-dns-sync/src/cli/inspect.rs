@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use unifi_dns_sync_store::{CopyState, EventQuery, EventStatus, Site, Store};
+use unifi_dns_sync_store::{CopyState, EventQuery, EventStatus, Site, Store, StoreError};
 
 use super::table::{Table, opt, time};
 use super::{Failure, HistoryArgs, Output, print_json};
@@ -16,7 +16,13 @@ use crate::duration::parse_duration;
 async fn open_read_only(config: &Config) -> Result<Store, Failure> {
     Store::open_read_only(&config.database.url)
         .await
-        .map_err(|e| Failure::error(format!("database {}: {e}", config.database.url)))
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => Failure::error(format!(
+                "database {} does not exist: check --database / [database].url, or run `unifi-dns-sync sync` once to create it",
+                config.database.url
+            )),
+            e => Failure::error(format!("database {}: {e}", config.database.url)),
+        })
 }
 
 /// The sites a `--site controller/site` selector names.
@@ -103,8 +109,11 @@ pub(super) async fn status(config: &Config, output: Output) -> Result<u8, Failur
             t.render()
         }
     );
-    for name in insecure {
-        out!("warning: controller {name} does not verify TLS certificates (tls = \"insecure\")\n");
+    for name in &insecure {
+        out!("warning: controller {name} does not verify TLS certificates (tls = \"insecure\")");
+    }
+    if !insecure.is_empty() {
+        out!("");
     }
     let mut t = Table::new(&[
         "site",
@@ -342,7 +351,7 @@ pub(super) async fn history(config: &Config, args: &HistoryArgs) -> Result<u8, F
                         .await?,
                 );
             }
-            events.sort_by(|a, b| b.id.cmp(&a.id));
+            events.sort_by_key(|e| std::cmp::Reverse(e.id));
             events.truncate(query.limit as usize);
         }
     }

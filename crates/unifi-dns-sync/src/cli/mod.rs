@@ -195,10 +195,19 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    let log_format = cli.log_format;
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            match log_format {
+                // Every stderr line stays a JSON object for log collectors. `run` has installed
+                // the subscriber before any failure; `init` is a no-op then.
+                LogFormat::Json => {
+                    logging::init(log_format, 0, None);
+                    tracing::error!("error: {}", f.message);
+                }
+                LogFormat::Text => eprintln!("error: {}", f.message),
+            }
             ExitCode::from(f.code)
         }
     }
@@ -209,15 +218,15 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
     let verbosity = cli.verbose as i8 - cli.quiet as i8;
     if let Command::Fingerprint { url } = &cli.command {
         logging::init(cli.log_format, verbosity, None);
-        return check::fingerprint(url).await;
+        return check::fingerprint(url, cli.log_format).await;
     }
     let loaded = config::load(cli.config.as_deref(), &ProcessEnv);
     let config = match loaded {
         Ok(c) => c,
         Err(e) => {
             logging::init(cli.log_format, verbosity, None);
-            if matches!(cli.command, Command::Check { .. }) {
-                return check::invalid_config(&e);
+            if let Command::Check { output } = &cli.command {
+                return check::invalid_config(&e, output.output);
             }
             return Err(Failure::error(e.to_string()));
         }
@@ -277,9 +286,8 @@ pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
     if let Err(e) = stdout
         .write_fmt(args)
         .and_then(|()| stdout.write_all(b"\n"))
+        && e.kind() == std::io::ErrorKind::BrokenPipe
     {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
+        std::process::exit(0);
     }
 }

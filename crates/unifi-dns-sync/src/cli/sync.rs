@@ -8,8 +8,8 @@ use tokio_util::sync::CancellationToken;
 use unifi_dns_sync_store::{Store, StoreError, Trigger};
 
 use super::{EXIT_CHANGES, EXIT_PARTIAL, Failure, Output, print_json};
+use crate::app::App;
 use crate::config::Config;
-use crate::daemon::{LoopSettings, run_loop};
 use crate::engine::{CycleOptions, CycleReport, Engine, Progress};
 use crate::plan::{Action, ConflictReason};
 
@@ -27,13 +27,12 @@ fn engine(config: Config, store: Store) -> Result<Engine, Failure> {
 
 pub(super) async fn run(config: Config, once: bool, dry_run: bool) -> Result<u8, Failure> {
     let store = open_writable(&config).await?;
-    let settings = LoopSettings {
-        interval: config.sync.interval,
-        dry_run,
-        once,
-        history_retention: config.sync.history_retention,
-    };
-    let engine = Arc::new(engine(config, store)?);
+    let listen = config.web.listen;
+    let interval = config.sync.interval;
+    let app = App::build(config, store, dry_run, once)?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        Failure::error(format!("cannot listen on {listen} ([web] listen): {e}; choose another address or stop what uses it"))
+    })?;
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -41,8 +40,12 @@ pub(super) async fn run(config: Config, once: bool, dry_run: bool) -> Result<u8,
         tracing::info!("shutdown requested: finishing the write in flight");
         signal.cancel();
     });
-    tracing::info!(interval = ?settings.interval, dry_run, "unifi-dns-sync running");
-    let outcome = run_loop(engine.clone(), settings, shutdown).await?;
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| listen.to_string());
+    tracing::info!(interval = ?interval, dry_run, "unifi-dns-sync running; dashboard on http://{address}/");
+    let outcome = app.run(Some(listener), shutdown).await?;
     tracing::info!(cycles = outcome.cycles, "stopped");
     Ok(if once && outcome.last_partial {
         EXIT_PARTIAL
@@ -75,6 +78,9 @@ pub(super) async fn sync(
 ) -> Result<u8, Failure> {
     let store = open_writable(&config).await?;
     let engine = engine(config, store)?;
+    for selector in &sites {
+        check_site_selector(&engine, selector).await?;
+    }
     let mut options = CycleOptions::new(Trigger::Cli).force(force);
     options.only_sites = sites;
     let bar =
@@ -91,6 +97,76 @@ pub(super) async fn sync(
         Output::Text => out!("{}", summary(&report).trim_end()),
     }
     Ok(if report.is_partial() { EXIT_PARTIAL } else { 0 })
+}
+
+/// Refuses a `sync --site` selector (`controller/site` or `site`; site = internalReference, name
+/// or UUID) that names no managed site, before anything is written. Sites are looked up in the
+/// database first, then listed from the console (a first `sync` has no sites in the database).
+async fn check_site_selector(engine: &Engine, selector: &str) -> Result<(), Failure> {
+    let (controller, key) = match selector.split_once('/') {
+        Some((c, s)) => (Some(c), s),
+        None => (None, selector),
+    };
+    let controllers: Vec<_> = engine
+        .controllers()
+        .iter()
+        .filter(|c| controller.is_none_or(|name| name == c.config.name))
+        .collect();
+    let names: Vec<&str> = engine
+        .controllers()
+        .iter()
+        .map(|c| c.config.name.as_str())
+        .collect();
+    if controllers.is_empty() {
+        return Err(Failure::error(format!(
+            "no site matches --site {selector}: there is no controller {:?} in the config (configured: {}); write controller/site",
+            controller.unwrap_or_default(),
+            names.join(", ")
+        )));
+    }
+    let matches = |c: &crate::config::ControllerConfig, keys: [&str; 3]| {
+        keys.contains(&key) && c.manages_site(&keys)
+    };
+    let known = engine.store().sites().await?;
+    let in_store = |c: &crate::config::ControllerConfig| {
+        known.iter().any(|s| {
+            s.controller == c.name
+                && !s.is_removed()
+                && matches(c, [&s.internal_reference, &s.name, &s.uuid])
+        })
+    };
+    if controllers.iter().any(|c| in_store(&c.config)) {
+        return Ok(());
+    }
+    let mut available = vec![];
+    let mut unreachable = vec![];
+    for c in &controllers {
+        match c.client.sites().await {
+            Ok(listed) => {
+                for s in listed {
+                    if matches(&c.config, [&s.internal_reference, &s.name, &s.id]) {
+                        return Ok(());
+                    }
+                    if c.config
+                        .manages_site(&[&s.internal_reference, &s.name, &s.id])
+                    {
+                        available.push(format!("{}/{}", c.config.name, s.internal_reference));
+                    }
+                }
+            }
+            Err(e) => unreachable.push(e.to_string()),
+        }
+    }
+    let mut message = format!(
+        "no managed site matches --site {selector}: write controller/site with the site's internalReference, name or UUID"
+    );
+    if !available.is_empty() {
+        message.push_str(&format!(" (managed sites: {})", available.join(", ")));
+    }
+    for e in unreachable {
+        message.push_str(&format!("; cannot list the sites: {e}"));
+    }
+    Err(Failure::error(message))
 }
 
 pub(super) async fn plan(
