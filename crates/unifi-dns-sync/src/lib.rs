@@ -14,3 +14,4 @@ pub mod policy_map;
 pub mod record;
 pub mod record_type;
 pub mod web;
+pub mod demo;

@@ -108,6 +108,13 @@ pub enum Command {
         /// The console's URL, e.g. https://192.168.1.1
         url: String,
     },
+    /// Simulated consoles, a temporary database and the daemon with its dashboard, in one
+    /// process; keeps changing the simulated sites so propagation can be watched.
+    Demo {
+        /// Address of the dashboard.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -216,6 +223,16 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command; `Ok` carries the exit code (0, 2 or 3).
 pub async fn run(cli: Cli) -> Result<u8, Failure> {
     let verbosity = cli.verbose as i8 - cli.quiet as i8;
+    if let Command::Demo { listen } = &cli.command {
+        logging::init(cli.log_format, verbosity, None);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            sync::wait_for_signal().await;
+            signal.cancel();
+        });
+        return crate::demo::run(*listen, shutdown).await.map_err(Failure::error);
+    }
     if let Command::Fingerprint { url } = &cli.command {
         logging::init(cli.log_format, verbosity, None);
         return check::fingerprint(url, cli.log_format).await;
@@ -259,7 +276,7 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Db {
             command: DbCommand::Prune { older_than },
         } => inspect::prune(&config, older_than.as_deref()).await,
-        Command::Fingerprint { .. } => Ok(0),
+        Command::Fingerprint { .. } | Command::Demo { .. } => Ok(0),
     }
 }
 
