@@ -21,10 +21,10 @@ use uuid::Uuid;
 
 use crate::console::Console;
 use crate::error::{
-    ApiError, INTERNAL_ERROR, INVALID_CREDENTIALS, INVALID_FILTER, MISSING_CREDENTIALS,
-    RATE_LIMIT_EXCEEDED,
+    ApiError, INTERNAL_ERROR, INVALID_CREDENTIALS, INVALID_FILTER, METHOD_NOT_ALLOWED,
+    MISSING_CREDENTIALS, RATE_LIMIT_EXCEEDED,
 };
-use crate::faults::{DownMode, FaultKind};
+use crate::faults::FaultKind;
 use crate::filter::{CLIENT_PROPERTIES, DNS_POLICY_PROPERTIES, Filter, Property, SITE_PROPERTIES};
 use crate::policy::parse_request;
 
@@ -47,7 +47,8 @@ pub fn router(console: Arc<Console>) -> Router {
             get(get_policy).put(update_policy).delete(delete_policy),
         )
         .route("/v1/sites/{site_id}/clients", get(list_clients))
-        .route("/v1/sites/{site_id}/clients/{client_id}", get(get_client));
+        .route("/v1/sites/{site_id}/clients/{client_id}", get(get_client))
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest(API_PREFIX, v1)
         .fallback(unknown_path)
@@ -99,29 +100,36 @@ async fn observe(State(console): State<Arc<Console>>, request: Request, next: Ne
     if let Some(site) = &write_site {
         console.lock_counters().write_started(site);
     }
-    // Dropped when the response is produced or when the client goes away mid-request.
-    let guard = WriteGuard {
+    // Dropped when the response is produced or when the client goes away mid-request (then
+    // the request is counted with status 0).
+    let mut guard = RequestGuard {
         console: &console,
+        method,
+        template,
         site: write_site,
+        status: 0,
     };
     let response = next.run(request).await;
+    guard.status = response.status().as_u16();
     drop(guard);
-    console
-        .lock_counters()
-        .record(method.as_str(), template, response.status().as_u16());
     response
 }
 
-struct WriteGuard<'a> {
+struct RequestGuard<'a> {
     console: &'a Console,
+    method: Method,
+    template: &'static str,
     site: Option<String>,
+    status: u16,
 }
 
-impl Drop for WriteGuard<'_> {
+impl Drop for RequestGuard<'_> {
     fn drop(&mut self) {
+        let mut counters = self.console.lock_counters();
         if let Some(site) = &self.site {
-            self.console.lock_counters().write_finished(site);
+            counters.write_finished(site);
         }
+        counters.record(self.method.as_str(), self.template, self.status);
     }
 }
 
@@ -134,10 +142,11 @@ async fn inject_faults(
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     let (template, _) = template_of(&path);
-    if console.down() == Some(DownMode::Hang) {
-        // Hold the request until the console comes back (or the client gives up).
+    if console.down().is_some() {
+        // Hold the request until the console comes back (or the client gives up). A console
+        // that went down refusing connections also cuts this one, which drops the request.
         let mut changes = console.fault_changes();
-        while console.down() == Some(DownMode::Hang) {
+        while console.down().is_some() {
             if changes.changed().await.is_err() {
                 break;
             }
@@ -147,7 +156,9 @@ async fn inject_faults(
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let Some(rule) = console.pick_fault(method.as_str(), &path, template) else {
+    // Rule paths are relative to `/proxy/network/integration` (see `FaultRule::path`).
+    let relative = path.strip_prefix(API_PREFIX).unwrap_or(&path);
+    let Some(rule) = console.pick_fault(method.as_str(), relative, template) else {
         return next.run(request).await;
     };
     let real = if rule.applies_request() {
@@ -237,6 +248,15 @@ async fn unknown_path(uri: OriginalUri, method: Method) -> Response {
         "No endpoint {method} {}",
         crate::error::console_request_path(uri.path())
     ))
+    .into_response_for(uri.path())
+}
+
+async fn method_not_allowed(uri: OriginalUri, method: Method) -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        METHOD_NOT_ALLOWED,
+        format!("Request method '{method}' is not supported"),
+    )
     .into_response_for(uri.path())
 }
 

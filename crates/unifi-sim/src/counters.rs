@@ -115,7 +115,12 @@ impl Counters {
     pub fn reset(&mut self) {
         self.requests.clear();
         self.max_concurrent_writes = self.in_flight_writes;
-        self.max_concurrent_writes_by_site = self.in_flight_by_site.clone();
+        self.max_concurrent_writes_by_site = self
+            .in_flight_by_site
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(site, n)| (site.clone(), *n))
+            .collect();
     }
 }
 

@@ -33,6 +33,8 @@ pub const INVALID_CREDENTIALS: &str = "api.authentication.invalid-credentials";
 pub const RATE_LIMIT_EXCEEDED: &str = "api.rate-limit.exceeded";
 /// Not captured: an unknown site, policy or client id, or an unknown path.
 pub const NOT_FOUND: &str = "api.entity.not-found";
+/// Not captured: a method the endpoint does not serve (e.g. `PATCH` on a DNS policy).
+pub const METHOD_NOT_ALLOWED: &str = "api.request.method-not-allowed";
 /// Not captured: an invalid `filter` expression.
 pub const INVALID_FILTER: &str = "api.request.invalid-filter";
 /// Not captured: an internal error (used by injected 5xx faults).

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub enum DownMode {
     /// The port is closed: connections are refused.
     Refuse,
-    /// Connections are accepted and requests never answered.
+    /// Connections are accepted and nothing is answered until the console comes back.
     Hang,
 }
 

@@ -3,7 +3,8 @@
 //! A console's accept loop is hand-written rather than `axum::serve` because faults reach below
 //! HTTP: "down, refusing" closes the listening socket (clients get connection refused) and
 //! re-binds the same port when the console comes back; "down, hanging" accepts connections and
-//! never answers; going down also cuts open keep-alive connections, as a rebooting console would.
+//! answers nothing until the console comes back; going down also cuts open keep-alive connections,
+//! as a rebooting console would.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -178,7 +179,10 @@ async fn serve_console(
                 None => std::future::pending().await,
             }
         };
+        // Biased: a fault change is handled before a connection that arrived with it, so a
+        // connection accepted after going down is never served with the old token.
         tokio::select! {
+            biased;
             _ = shutdown.cancelled() => return,
             changed = changes.changed() => {
                 if changed.is_err() {
@@ -220,10 +224,22 @@ async fn serve_connection(
     router: axum::Router,
     cancel: CancellationToken,
 ) {
-    if console.down() == Some(DownMode::Hang) {
-        // Accept, then say nothing until the console comes back or the client gives up.
-        cancel.cancelled().await;
-        return;
+    // Subscribed before looking, so a change in between is not missed.
+    let mut changes = console.fault_changes();
+    loop {
+        match console.down() {
+            None => break,
+            // Accepted just as the port was closing: cut, as the closing port would.
+            Some(DownMode::Refuse) => return,
+            // Accept, then say nothing until the console comes back (then serve the
+            // connection) or it is cut.
+            Some(DownMode::Hang) => {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    changed = changes.changed() => if changed.is_err() { return },
+                }
+            }
+        }
     }
     let service = TowerToHyperService::new(router);
     let builder = auto::Builder::new(TokioExecutor::new());
