@@ -53,7 +53,9 @@ pub struct LiveCopy {
     pub policy_id: Option<String>,
     /// The live policy's content; `None` when the policy is missing from the live list.
     pub live: Option<Record>,
-    /// The origin site the copy was made from, if known.
+    /// The origin site the copy was made from. `None` = unknown (a copy adopted after a create
+    /// whose answer was lost, or registered before sources were recorded): it may be re-pointed
+    /// from any origin site.
     pub source_site: Option<i64>,
 }
 
@@ -192,10 +194,13 @@ impl Plan {
 /// Ordering key of an origin: lower wins.
 type OriginRank = (i64, i64, i64);
 
+/// A record's eligible origins, ranked best first.
+type RankedOrigins<'a> = Vec<(OriginRank, &'a PlanSite)>;
+
 /// The planner's view of the published records.
 struct Published<'a> {
     /// record id → (record, eligible origins ranked best first)
-    records: BTreeMap<&'a str, (&'a Record, Vec<(OriginRank, &'a PlanSite)>)>,
+    records: BTreeMap<&'a str, (&'a Record, RankedOrigins<'a>)>,
     /// Records that lost a competition: record id → detail naming the winner.
     losers: HashMap<&'a str, String>,
 }
@@ -223,12 +228,12 @@ fn publish<'a>(
     sites: &HashMap<i64, &'a PlanSite>,
     settings: &PlanSettings,
 ) -> Published<'a> {
-    let mut published: BTreeMap<&str, (&Record, Vec<(OriginRank, &PlanSite)>)> = BTreeMap::new();
+    let mut published: BTreeMap<&str, (&Record, RankedOrigins<'a>)> = BTreeMap::new();
     for (id, pr) in records {
         if !settings.record_types.contains(&pr.record.rtype) {
             continue;
         }
-        let mut eligible: Vec<(OriginRank, &PlanSite)> = pr
+        let mut eligible: RankedOrigins<'a> = pr
             .origins
             .iter()
             .filter_map(|o| {
@@ -387,7 +392,7 @@ fn plan_site(
             let candidate = live.copies.iter().find(|c| {
                 !desired.contains_key(c.record_id.as_str())
                     && !used.contains(c.record_id.as_str())
-                    && c.source_site == Some(*source)
+                    && c.source_site.is_none_or(|s| s == *source)
                     && c.policy_id.is_some()
                     && c.live
                         .as_ref()

@@ -1,13 +1,13 @@
 //! Applying a plan: the one place where requests that change a console are made.
 //!
-//! [`ConsoleWriter`] wraps the three write calls and refuses every one of them in a dry run, so
-//! `plan` and `--dry-run` cannot write even if a caller forgot to skip this step (safety
-//! rule 4). Around each write the registry is kept so that a crash at any point is harmless
-//! (rule 5): a PENDING row is written before a create and activated with the policy id after
-//! the 201; a create whose outcome is unknown keeps its PENDING row, and the next discovery adopts
-//! the policy if it exists. Every outcome becomes a sync event; conflicts are recorded when they
-//! start and when they end. Controllers are written in parallel, each within its client's write
-//! limit; a cancellation stops between two writes.
+//! [`ConsoleWriter`] wraps the three write calls and refuses every one of them in a dry run or
+//! on a read-only store, so `plan` and `--dry-run` cannot write even if a caller forgot to skip
+//! this step (safety rule 4). Around each write the registry is kept so that a crash at any
+//! point is harmless (rule 5): a PENDING row is written before a create and activated with the
+//! policy id after the 201; a create whose outcome is unknown keeps its PENDING row, and the next
+//! discovery adopts the policy if it exists. Every outcome becomes a sync event; conflicts are
+//! recorded when they start and when they end. Controllers are written in parallel, each within
+//! its client's write limit; a cancellation stops between two writes.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -112,7 +112,7 @@ pub(crate) async fn apply(
         };
         let writer = ConsoleWriter {
             client: &controller.client,
-            dry_run: options.dry_run,
+            dry_run: options.dry_run || engine.store.is_read_only(),
         };
         let mut total = SiteResult::default();
         for site_plan in sites {

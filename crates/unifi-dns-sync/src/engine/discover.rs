@@ -10,7 +10,8 @@
 //! A site's read is complete only if every page of every list succeeded. After an incomplete
 //! read the site's origins are left exactly as they were and the site gets no plan (safety
 //! rule 2). When a whole controller is unreachable, the sites the database knows for it stay in
-//! the planner's view with their origins, so their records are not withdrawn elsewhere.
+//! the planner's view with their origins, so their records are not withdrawn elsewhere, and the
+//! controller is reported as failed (the cycle is partial even if none of its sites is known).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -83,6 +84,17 @@ pub(crate) struct Discovered {
     pub books: HashMap<i64, SiteBook>,
     /// Record data by id (stored or discovered this cycle), for event snapshots.
     pub record_data: HashMap<String, RecordData>,
+    /// Controllers whose info or site list could not be read this cycle.
+    pub controllers_failed: Vec<ControllerFailure>,
+}
+
+/// A controller that could not be read at all this cycle (its info or its site list failed).
+/// The sites the database knows for it are in the report as incomplete reads; the cycle is
+/// partial even when none is known yet.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControllerFailure {
+    pub controller: String,
+    pub error: String,
 }
 
 /// The network result for one site.
@@ -163,6 +175,15 @@ pub(crate) async fn discover(
             .iter()
             .map(|(id, r)| (id.clone(), r.record.clone()))
             .collect(),
+        controllers_failed: reads
+            .iter()
+            .filter_map(|r| {
+                r.error.as_ref().map(|error| ControllerFailure {
+                    controller: engine.controllers[r.index].config.name.clone(),
+                    error: error.clone(),
+                })
+            })
+            .collect(),
     };
     // Origins after this cycle, per site (sites read completely are replaced below).
     let mut origins_after: HashMap<i64, Vec<Origin>> = origins_by_site.clone();
@@ -202,7 +223,15 @@ pub(crate) async fn discover(
             let site = &sr.site;
             let registry = copies_by_site.get(&site.id).cloned().unwrap_or_default();
             let stored_origins = origins_by_site.get(&site.id).cloned().unwrap_or_default();
-            let processed = process_site(engine, controller, sr, &registry, &stored_origins, now);
+            let processed = process_site(
+                engine,
+                controller,
+                sr,
+                &registry,
+                &stored_origins,
+                &stored,
+                now,
+            );
             out.books.insert(site.id, book(site, &conflicts_by_site));
             reads_to_record.push(SiteRead {
                 site_id: site.id,
@@ -581,6 +610,7 @@ fn process_site(
     read: &SiteRead_,
     registry: &[SyncedCopy],
     stored_origins: &[Origin],
+    stored_records: &HashMap<String, StoredRecord>,
     now: OffsetDateTime,
 ) -> Processed {
     let site = &read.site;
@@ -759,6 +789,13 @@ fn process_site(
             .push((record.clone(), source.clone(), raw.clone()));
     }
     let seen_set: HashSet<String> = seen.iter().map(|(r, _, _, _)| r.id()).collect();
+    // Names held this cycle by a connected client or by one of the site's own policies.
+    let taken: HashSet<&str> = seen
+        .iter()
+        .filter(|(_, k, _, _)| *k == OriginKind::Client)
+        .map(|(r, _, _, _)| r.name.as_str())
+        .chain(native_names.iter().map(String::as_str))
+        .collect();
     for o in stored_origins {
         if seen_set.contains(&o.record_id) {
             continue;
@@ -766,9 +803,14 @@ fn process_site(
         let keep = match o.kind {
             OriginKind::Policy => false,
             // A client keeps its name for `retention` after it was last seen, unless it is
-            // connected now under another name or address (its old origin goes at once).
+            // connected now under another name or address, or its name is now held by another
+            // connected client or by a policy of the site (its old origin goes at once).
             OriginKind::Client => {
+                let name_taken = stored_records
+                    .get(&o.record_id)
+                    .is_some_and(|r| taken.contains(r.record.name.as_str()));
                 !seen_macs.contains_key(o.source_id.as_str())
+                    && !name_taken
                     && now - o.last_seen < retention
                     && clients.is_some()
             }

@@ -27,7 +27,7 @@ use unifi_dns_sync_store::{RunId, RunOutcome, Store, Trigger};
 use crate::config::Config;
 use crate::plan::{Plan, PlanSettings};
 
-pub use discover::SiteSummary;
+pub use discover::{ControllerFailure, SiteSummary};
 
 /// The time source; tests move it forward to pass retention windows.
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -45,6 +45,7 @@ pub trait Progress: Send + Sync {
 pub struct CycleOptions {
     pub trigger: Trigger,
     /// Plan only: no request that changes a console, no change to records, origins or copies.
+    /// Implied when the engine's store is read-only.
     pub dry_run: bool,
     /// Apply deletes the threshold would withhold (§5.7).
     pub force: bool,
@@ -93,6 +94,8 @@ pub struct CycleReport {
     pub counts: Counts,
     /// Every managed site: read state, errors and warnings.
     pub sites: Vec<SiteSummary>,
+    /// Controllers that could not be read at all (the cycle is then partial).
+    pub controllers_failed: Vec<ControllerFailure>,
     /// The plan that was (or, in a dry run, would be) applied.
     #[serde(skip)]
     pub plan: Plan,
@@ -189,6 +192,14 @@ impl Engine {
         })
     }
 
+    /// Reports every HTTP attempt to a console to `observer` (metrics).
+    pub fn with_request_observer(mut self, observer: unifi_client::Observer) -> Self {
+        for c in &mut self.controllers {
+            c.client = c.client.clone().with_observer(observer.clone());
+        }
+        self
+    }
+
     /// Replaces the time source (tests).
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -255,9 +266,14 @@ impl Engine {
                     let error = report
                         .sites
                         .iter()
-                        .filter_map(|s| s.error.as_deref())
-                        .next()
-                        .map(str::to_owned);
+                        .filter_map(|s| s.error.clone())
+                        .chain(
+                            report
+                                .controllers_failed
+                                .iter()
+                                .map(|c| format!("controller '{}': {}", c.controller, c.error)),
+                        )
+                        .next();
                     self.store
                         .finish_run(id, report.outcome, &counts, error.as_deref(), finished_at)
                         .await?;
@@ -298,11 +314,28 @@ impl Engine {
         if let Some(p) = &progress {
             p.phase("planning", 1);
         }
-        let plan = crate::plan::plan(
+        let mut plan = crate::plan::plan(
             &discovered.records,
             &discovered.plan_sites,
             &self.plan_settings(options.force),
         );
+        if !options.only_sites.is_empty() {
+            // `sync --site`: every site was read (origins stay complete); only these are written.
+            let mut keep = std::collections::HashSet::new();
+            for selector in &options.only_sites {
+                let matching: Vec<i64> = discovered
+                    .summaries
+                    .iter()
+                    .filter(|s| s.matches(selector))
+                    .map(|s| s.site_id)
+                    .collect();
+                if matching.is_empty() {
+                    return Err(EngineError::UnknownSite(selector.clone()));
+                }
+                keep.extend(matching);
+            }
+            plan.sites.retain(|s| keep.contains(&s.site_id));
+        }
         let mut counts = Counts {
             planned: plan.action_count() as u64,
             sites_read: discovered.summaries.iter().filter(|s| s.complete).count() as u64,
@@ -314,7 +347,10 @@ impl Engine {
             ..Counts::default()
         };
         let mut failures = false;
-        if !options.dry_run {
+        // A read-only store (`plan` while the daemon holds the database) is always a dry run:
+        // its writes would fail after the console had already been changed.
+        let dry_run = options.dry_run || self.store.is_read_only();
+        if !dry_run {
             let outcome = apply::apply(self, options, run_id, &plan, &discovered).await?;
             failures = outcome.failures;
             counts = Counts {
@@ -327,11 +363,13 @@ impl Engine {
         } else {
             counts.withheld = plan.sites.iter().map(|s| s.withheld.len() as u64).sum();
         }
-        let outcome = if counts.sites_incomplete > 0 || failures {
-            RunOutcome::Partial
-        } else {
-            RunOutcome::Success
-        };
+        let outcome =
+            if counts.sites_incomplete > 0 || failures || !discovered.controllers_failed.is_empty()
+            {
+                RunOutcome::Partial
+            } else {
+                RunOutcome::Success
+            };
         let labels: HashMap<i64, String> = discovered
             .summaries
             .iter()
@@ -340,11 +378,12 @@ impl Engine {
         Ok(CycleReport {
             run_id,
             outcome,
-            dry_run: options.dry_run,
+            dry_run,
             started_at,
             finished_at: started_at,
             counts,
             sites: discovered.summaries,
+            controllers_failed: discovered.controllers_failed,
             plan,
             labels,
         })

@@ -204,6 +204,18 @@ fn a_value_changed_at_the_origin_repoints_the_copy() {
 }
 
 #[test]
+fn a_copy_of_unknown_source_is_repointed_too() {
+    // An adopted copy (its create's answer was lost) has no recorded source site.
+    let mut w = World::new(2);
+    let old = a("nas.hq", "10.0.0.1");
+    let new = a("nas.hq", "10.0.0.2");
+    w.origin(&new, 1, 0).copy(2, &old, Some(old.clone()), 1);
+    w.live(2).copies[0].source_site = None;
+    let p = w.plan(&settings());
+    assert_eq!(verbs(&p, 2), ["update A nas.hq 10.0.0.2"]);
+}
+
+#[test]
 fn a_record_gone_from_its_origin_is_deleted_and_missing_policies_are_forgotten() {
     let mut w = World::new(3);
     let r = a("gone.hq", "10.0.0.1");

@@ -59,13 +59,23 @@ impl World {
         );
         for c in self.sim.consoles() {
             let info = c.info();
+            let extra = self
+                .controller_extra
+                .get(c.name())
+                .cloned()
+                .unwrap_or_default();
+            // A controller's own `timeout` (in its extra lines) replaces the default.
+            let timeout = if extra.lines().any(|l| l.trim_start().starts_with("timeout")) {
+                ""
+            } else {
+                "timeout = \"3s\"\n"
+            };
             text.push_str(&format!(
-                "\n[[controller]]\nname = \"{}\"\nurl = \"{}\"\napi_key_env = \"TEST_KEY_{}\"\ntls = {{ fingerprint = \"{}\" }}\ntimeout = \"3s\"\nrequests_per_second = 1000\n{}\n",
+                "\n[[controller]]\nname = \"{}\"\nurl = \"{}\"\napi_key_env = \"TEST_KEY_{}\"\ntls = {{ fingerprint = \"{}\" }}\n{timeout}requests_per_second = 1000\n{extra}\n",
                 c.name(),
                 info.base_url,
                 c.name().to_ascii_uppercase().replace('-', "_"),
                 info.cert_fingerprint.unwrap_or_default(),
-                self.controller_extra.get(c.name()).cloned().unwrap_or_default(),
             ));
         }
         text.push_str(&self.extra);
@@ -86,7 +96,7 @@ impl World {
         let clock = self.clock.clone();
         Engine::new(Arc::new(self.config()), store)
             .expect("engine")
-            .with_clock(Arc::new(move || *clock.lock().unwrap()))
+            .with_clock(ticking(clock))
     }
 
     pub fn advance(&self, by: time::Duration) {
@@ -123,6 +133,17 @@ impl World {
             .map(|c| c.counters().writes())
             .sum()
     }
+}
+
+/// The engine's clock: the world's time, one millisecond later at every reading, so that time
+/// moves between cycles as it does for real (origins seen in a later cycle are younger) while
+/// tests move it further with [`World::advance`].
+fn ticking(clock: Arc<Mutex<OffsetDateTime>>) -> unifi_dns_sync::engine::Clock {
+    Arc::new(move || {
+        let mut now = clock.lock().unwrap();
+        *now += time::Duration::milliseconds(1);
+        *now
+    })
 }
 
 /// `TYPE domain value` of an API policy body.
@@ -174,4 +195,163 @@ pub async fn events(engine: &Engine) -> Vec<Event> {
         })
         .await
         .unwrap()
+}
+
+impl World {
+    /// A second engine on the same database opened read-only, as `plan` does while the daemon
+    /// (another engine) holds the lock.
+    pub async fn read_only_engine(&self) -> Engine {
+        let store = Store::open_read_only(&self.db_path().display().to_string())
+            .await
+            .expect("read-only store opens");
+        let clock = self.clock.clone();
+        Engine::new(Arc::new(self.config()), store)
+            .expect("engine")
+            .with_clock(ticking(clock))
+    }
+
+    /// The one policy of a site that [`describe`]s as `what`; panics if there is not exactly one.
+    pub fn policy(&self, console: &str, site: &str, what: &str) -> Value {
+        let found: Vec<Value> = self
+            .policies(console, site)
+            .into_iter()
+            .filter(|p| describe(p) == what)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{console}/{site}: expected exactly one `{what}`, have {:?}",
+            self.domains(console, site)
+        );
+        found.into_iter().next().unwrap()
+    }
+
+    /// The id of the one policy of a site that [`describe`]s as `what`.
+    pub fn policy_id(&self, console: &str, site: &str, what: &str) -> String {
+        self.policy(console, site, what)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Every site's policies (full API bodies), by `console/site`.
+    pub fn snapshot(&self) -> BTreeMap<String, Vec<Value>> {
+        let mut out = BTreeMap::new();
+        for c in self.sim.consoles() {
+            for site in c.state().sites {
+                let mut policies = c.policies(&site.id.to_string()).unwrap();
+                policies.sort_by_key(|p| p["id"].as_str().unwrap_or_default().to_owned());
+                out.insert(
+                    format!("{}/{}", c.name(), site.internal_reference),
+                    policies,
+                );
+            }
+        }
+        out
+    }
+
+    /// A person creates a policy in the console; returns its id.
+    pub fn person_creates(&self, console: &str, site: &str, body: &Value) -> String {
+        self.console(console)
+            .create_policy(site, &with_enabled(body))
+            .unwrap_or_else(|e| panic!("{console}/{site}: create {body}: {e:?}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A person edits a policy in the console (the id stays).
+    pub fn person_edits(&self, console: &str, site: &str, id: &str, body: &Value) {
+        self.console(console)
+            .update_policy(site, id.parse().unwrap(), &with_enabled(body))
+            .unwrap_or_else(|e| panic!("{console}/{site}: update {id} {body}: {e:?}"));
+    }
+
+    /// A person deletes a policy in the console.
+    pub fn person_deletes(&self, console: &str, site: &str, id: &str) {
+        self.console(console)
+            .delete_policy(site, id.parse().unwrap())
+            .unwrap_or_else(|e| panic!("{console}/{site}: delete {id}: {e:?}"));
+    }
+}
+
+/// `body` as a request: no `id`, no `metadata`, `enabled` present.
+pub fn with_enabled(body: &Value) -> Value {
+    let mut b = body.as_object().cloned().unwrap_or_default();
+    b.remove("id");
+    b.remove("metadata");
+    b.entry("enabled").or_insert(Value::Bool(true));
+    Value::Object(b)
+}
+
+/// `describe` plus the attributes: `A nas.example 10.0.0.1 ttl=300` (`disabled` when it is).
+pub fn describe_full(p: &Value) -> String {
+    let mut s = describe(p);
+    if let Some(ttl) = p.get("ttlSeconds").and_then(Value::as_i64) {
+        s.push_str(&format!(" ttl={ttl}"));
+    }
+    if p["enabled"] == Value::Bool(false) {
+        s.push_str(" disabled");
+    }
+    s
+}
+
+pub fn a_ttl(domain: &str, ip: &str, ttl: i64) -> Value {
+    json!({"type": "A_RECORD", "domain": domain, "ipv4Address": ip, "ttlSeconds": ttl})
+}
+
+pub fn disabled(body: Value) -> Value {
+    let mut b = body;
+    b["enabled"] = Value::Bool(false);
+    b
+}
+
+/// Runs a cycle with options.
+pub async fn cycle_with(engine: &Engine, options: CycleOptions) -> CycleReport {
+    engine.run_cycle(&options).await.expect("cycle runs")
+}
+
+/// The store's site row for `controller/internalReference`.
+pub async fn site(engine: &Engine, label: &str) -> unifi_dns_sync_store::Site {
+    engine
+        .store()
+        .sites()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.label() == label)
+        .unwrap_or_else(|| panic!("no site {label} in the store"))
+}
+
+/// Events with an id above `after` (oldest first).
+pub async fn events_after(engine: &Engine, after: i64) -> Vec<Event> {
+    let mut e: Vec<Event> = events(engine)
+        .await
+        .into_iter()
+        .filter(|e| e.id > after)
+        .collect();
+    e.sort_by_key(|e| e.id);
+    e
+}
+
+/// The highest event id so far (0 when none).
+pub async fn last_event_id(engine: &Engine) -> i64 {
+    events(engine).await.iter().map(|e| e.id).max().unwrap_or(0)
+}
+
+/// `STATUS site name value reason` lines of events, for assertion messages and comparisons.
+pub fn event_lines(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {} {}",
+                e.status,
+                e.site_label.as_deref().unwrap_or("-"),
+                e.name.as_deref().unwrap_or("-"),
+                e.value.as_deref().unwrap_or("-"),
+                e.reason.as_deref().unwrap_or("-"),
+            )
+        })
+        .collect()
 }
