@@ -132,14 +132,12 @@ pub(crate) async fn discover(
     let known_sites = store.sites().await?;
     let copies = store.all_copies().await?;
     let conflicts = store.all_conflicts().await?;
+    let previous = store.controllers().await?;
 
-    let reads = join_all(
-        engine
-            .controllers
-            .iter()
-            .enumerate()
-            .map(|(i, c)| read_controller(engine, i, c, &known_sites, dry, now)),
-    )
+    let reads = join_all(engine.controllers.iter().enumerate().map(|(i, c)| {
+        let before = previous.iter().find(|p| p.name == c.config.name);
+        read_controller(engine, i, c, &known_sites, before, dry, now)
+    }))
     .await;
     let mut reads: Vec<ControllerRead> = reads.into_iter().collect::<Result<_, _>>()?;
     reads.sort_by_key(|r| r.index);
@@ -449,6 +447,7 @@ async fn read_controller(
     index: usize,
     controller: &Controller,
     known: &[Site],
+    previous: Option<&ControllerState>,
     dry: bool,
     now: OffsetDateTime,
 ) -> Result<ControllerRead, EngineError> {
@@ -472,6 +471,11 @@ async fn read_controller(
     let failed = |error: String, mut state: ControllerState, supported: Option<bool>| async move {
         tracing::warn!(controller = %cfg.name, "{error}");
         state.last_error = Some(error.clone());
+        // Keep what the last good contact learnt: `status` shows when that was.
+        if let Some(before) = previous {
+            state.app_version = state.app_version.or_else(|| before.app_version.clone());
+            state.last_contact = state.last_contact.or(before.last_contact);
+        }
         if !dry {
             engine.store.upsert_controller(&state).await?;
         }

@@ -73,6 +73,14 @@ async fn branch_fails(world: World, break_it: impl FnOnce(&World), heal: impl Fn
     let stored = site(&engine, "branch/default").await;
     assert!(!stored.last_read_complete);
     assert!(stored.last_error.is_some());
+    // The controller's row keeps what the last good contact learnt, next to the error.
+    let controllers = engine.store().controllers().await.unwrap();
+    let branch_row = controllers.iter().find(|c| c.name == "branch").unwrap();
+    assert!(branch_row.last_error.is_some());
+    assert!(
+        branch_row.app_version.is_some() && branch_row.last_contact.is_some(),
+        "{branch_row:?}"
+    );
     // Nothing about the branch's records changed: its origins stay, its copies stay.
     let after_records = records(&engine).await;
     let branch_records = |rs: &[StoredRecord]| -> Vec<StoredRecord> {
