@@ -8,8 +8,6 @@
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
-
 use crate::record_type::RecordType;
 
 /// A canonical record with its attributes.
@@ -43,15 +41,10 @@ impl fmt::Display for Record {
     }
 }
 
-/// Hex `sha256(type|name|value)`.
+/// Hex `sha256(type|name|value)`: the store defines the identity (it checks every record id it
+/// stores against it), so there is one implementation.
 pub fn record_id(rtype: RecordType, name: &str, value: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(rtype.as_str().as_bytes());
-    hasher.update(b"|");
-    hasher.update(name.as_bytes());
-    hasher.update(b"|");
-    hasher.update(value.as_bytes());
-    hex::encode(hasher.finalize())
+    unifi_dns_sync_store::record_id(rtype.as_str(), name, value)
 }
 
 /// Lower-cased, without a trailing dot.
