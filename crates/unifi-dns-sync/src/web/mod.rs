@@ -35,6 +35,9 @@ use crate::metrics::Metrics;
 /// How long a computed plan is shown before `/plan` computes a new one.
 const PLAN_CACHE: Duration = Duration::from_secs(15);
 
+/// The last computed plan and when it was computed.
+type PlanCache = Arc<tokio::sync::Mutex<Option<(Instant, Arc<CycleReport>)>>>;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -43,7 +46,7 @@ pub struct AppState {
     pub health: Arc<Health>,
     pub requests: mpsc::Sender<SyncRequest>,
     pub token: Option<WebToken>,
-    plan_cache: Arc<tokio::sync::Mutex<Option<(Instant, Arc<CycleReport>)>>>,
+    plan_cache: PlanCache,
 }
 
 impl AppState {
@@ -141,12 +144,29 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/api/v1/sync", post(trigger_sync))
+        .route(
+            "/api/v1/sync",
+            post(trigger_sync).fallback(|| async { api::method_not_allowed("POST") }),
+        )
         .merge(api::routes())
         .merge(pages::routes())
-        .fallback(|| async { ApiError::not_found("no such page or endpoint") })
+        .fallback(fallback)
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// Unknown paths: the HTML 404 page for a browser, JSON for the API and other clients.
+async fn fallback(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let wants_html = !uri.path().starts_with("/api/")
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        pages::not_found_page(uri.path())
+    } else {
+        ApiError::not_found("no such page or endpoint").into_response()
+    }
 }
 
 /// Serves until `shutdown` is cancelled.
@@ -223,13 +243,13 @@ struct SyncQuery {
 }
 
 /// Checks `Authorization: Bearer <token>` for POST endpoints.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let Some(token) = &state.token else {
-        return Err(ApiError::new(
+        return Err(Box::new(ApiError::new(
             StatusCode::FORBIDDEN,
             "POST endpoints are disabled because no token is configured: set the environment variable named by [web] token_env (default UNIFI_DNS_SYNC_WEB_TOKEN) or [web] token_file, restart, and send it as `Authorization: Bearer <token>`",
         )
-        .into_response());
+        .into_response()));
     };
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -247,7 +267,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            Err(response)
+            Err(Box::new(response))
         }
     }
 }
@@ -258,7 +278,7 @@ async fn trigger_sync(
     query: Result<Query<SyncQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     if let Err(response) = authorize(&state, &headers) {
-        return response;
+        return *response;
     }
     let Ok(Query(query)) = query else {
         return ApiError::bad_request("invalid query: `force` must be true or false")
