@@ -55,20 +55,34 @@ pub fn scenario() -> Scenario {
             .local_domain("branch.lan")
             .policy(a("printer.branch.example", "10.3.0.20", 3600))
             .policy(a("cctv.branch.example", "10.3.0.30", 3600))
-            .client(ClientSpec::wireless("Branch Laptop", "aa:bb:cc:00:03:01", "10.3.0.101")),
+            .client(ClientSpec::wireless(
+                "Branch Laptop",
+                "aa:bb:cc:00:03:01",
+                "10.3.0.101",
+            )),
     );
-    let warehouse = ConsoleSpec::new("warehouse", "demo-warehouse-key-4c71b2").version("9.5.21").site(
-        SiteSpec::new("default")
-            .name("Warehouse")
-            .client(ClientSpec::wired("scanner-dock-1", "aa:bb:cc:00:04:01", "10.4.0.11")),
-    );
-    Scenario::new().console(hq).console(branch).console(warehouse)
+    let warehouse = ConsoleSpec::new("warehouse", "demo-warehouse-key-4c71b2")
+        .version("9.5.21")
+        .site(
+            SiteSpec::new("default")
+                .name("Warehouse")
+                .client(ClientSpec::wired(
+                    "scanner-dock-1",
+                    "aa:bb:cc:00:04:01",
+                    "10.4.0.11",
+                )),
+        );
+    Scenario::new()
+        .console(hq)
+        .console(branch)
+        .console(warehouse)
 }
 
 /// Runs the demo until Ctrl-C (or `shutdown`); returns the exit code.
 pub async fn run(listen: SocketAddr, shutdown: CancellationToken) -> Result<u8, String> {
     let sim = Simulator::start(&scenario()).await?;
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let dir =
+        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let db = dir.path().join("demo.db");
     let token = format!("demo-{}", uuid::Uuid::new_v4().simple());
     let mut env = BTreeMap::new();
@@ -88,29 +102,47 @@ pub async fn run(listen: SocketAddr, shutdown: CancellationToken) -> Result<u8, 
             info.cert_fingerprint.unwrap_or_default()
         ));
     }
-    let config = config::load_str(&text, None, &env).map_err(|e| format!("demo configuration: {e}"))?;
-    let store = unifi_dns_sync_store::Store::open(&db.display().to_string()).await.map_err(|e| e.to_string())?;
-    let app = App::build(config, store, false, false).map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind(listen)
+    let config =
+        config::load_str(&text, None, &env).map_err(|e| format!("demo configuration: {e}"))?;
+    let store = unifi_dns_sync_store::Store::open(&db.display().to_string())
         .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}; choose another address with --listen"))?;
+        .map_err(|e| e.to_string())?;
+    let app = App::build(config, store, false, false).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        format!("cannot listen on {listen}: {e}; choose another address with --listen")
+    })?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("unifi-dns-sync demo: 3 simulated consoles, 4 sites (one on Network 9.5.21, without DNS policies)");
+    println!(
+        "unifi-dns-sync demo: 3 simulated consoles, 4 sites (one on Network 9.5.21, without DNS policies)"
+    );
     println!();
     println!("  Dashboard:  http://{address}/");
     println!("  API:        http://{address}/api/v1/status");
-    println!("  Sync now:   curl -X POST -H 'Authorization: Bearer {token}' http://{address}/api/v1/sync");
+    println!(
+        "  Sync now:   curl -X POST -H 'Authorization: Bearer {token}' http://{address}/api/v1/sync"
+    );
     for c in sim.consoles() {
-        println!("  Console {:<9} {}  (X-API-KEY: {})", c.name(), c.base_url(), c.api_key());
+        println!(
+            "  Console {:<9} {}  (X-API-KEY: {})",
+            c.name(),
+            c.base_url(),
+            c.api_key()
+        );
     }
     println!();
-    println!("A sync runs every 10 s; every {} s the demo changes something on a simulated site. Ctrl-C stops.", CHANGE_EVERY.as_secs());
+    println!(
+        "A sync runs every 10 s; every {} s the demo changes something on a simulated site. Ctrl-C stops.",
+        CHANGE_EVERY.as_secs()
+    );
     let mutator = {
         let consoles: Vec<_> = sim.consoles().to_vec();
         let stop = shutdown.clone();
         tokio::spawn(async move { mutate(consoles, stop).await })
     };
-    let outcome = app.run(Some(listener), shutdown.clone()).await.map_err(|e| e.to_string());
+    let outcome = app
+        .run(Some(listener), shutdown.clone())
+        .await
+        .map_err(|e| e.to_string());
     shutdown.cancel();
     let _ = mutator.await;
     sim.shutdown().await;
@@ -121,7 +153,9 @@ pub async fn run(listen: SocketAddr, shutdown: CancellationToken) -> Result<u8, 
 /// Changes one thing at a time, as a person would in a console.
 async fn mutate(consoles: Vec<std::sync::Arc<unifi_sim::Console>>, stop: CancellationToken) {
     let find = |name: &str| consoles.iter().find(|c| c.name() == name).cloned();
-    let (Some(hq), Some(branch)) = (find("hq"), find("branch")) else { return };
+    let (Some(hq), Some(branch)) = (find("hq"), find("branch")) else {
+        return;
+    };
     let mut step = 0u32;
     loop {
         tokio::select! {
@@ -129,12 +163,25 @@ async fn mutate(consoles: Vec<std::sync::Arc<unifi_sim::Console>>, stop: Cancell
             _ = tokio::time::sleep(CHANGE_EVERY) => {}
         }
         let result = match step % 6 {
-            0 => hq.create_policy("lab", &a("jenkins.lab.example", "10.2.0.9", 60)).map(|_| "hq/lab: added jenkins.lab.example".to_owned()),
-            1 => edit_ip(&branch, "default", "printer.branch.example", "10.3.0.21", "10.3.0.20"),
-            2 => branch.disconnect_client("default", "aa:bb:cc:00:03:01").map(|_| "branch/default: Branch Laptop left".to_owned()),
+            0 => hq
+                .create_policy("lab", &a("jenkins.lab.example", "10.2.0.9", 60))
+                .map(|_| "hq/lab: added jenkins.lab.example".to_owned()),
+            1 => edit_ip(
+                &branch,
+                "default",
+                "printer.branch.example",
+                "10.3.0.21",
+                "10.3.0.20",
+            ),
+            2 => branch
+                .disconnect_client("default", "aa:bb:cc:00:03:01")
+                .map(|_| "branch/default: Branch Laptop left".to_owned()),
             3 => delete_domain(&hq, "lab", "jenkins.lab.example"),
             4 => branch
-                .connect_client("default", &ClientSpec::wireless("Branch Laptop", "aa:bb:cc:00:03:01", "10.3.0.102"))
+                .connect_client(
+                    "default",
+                    &ClientSpec::wireless("Branch Laptop", "aa:bb:cc:00:03:01", "10.3.0.102"),
+                )
                 .map(|_| "branch/default: Branch Laptop is back with a new address".to_owned()),
             _ => edit_ip(&hq, "default", "nas.hq.example", "10.1.0.11", "10.1.0.10"),
         };
@@ -147,21 +194,39 @@ async fn mutate(consoles: Vec<std::sync::Arc<unifi_sim::Console>>, stop: Cancell
 }
 
 /// Moves an A record between two addresses (so the demo can repeat forever).
-fn edit_ip(console: &unifi_sim::Console, site: &str, domain: &str, one: &str, other: &str) -> Result<String, unifi_sim::ApiError> {
+fn edit_ip(
+    console: &unifi_sim::Console,
+    site: &str,
+    domain: &str,
+    one: &str,
+    other: &str,
+) -> Result<String, unifi_sim::ApiError> {
     let policies = console.policies(site)?;
-    let Some(p) = policies.iter().find(|p| p["domain"] == domain && p["type"] == "A_RECORD" && p.get("ipv4Address").is_some()) else {
+    let Some(p) = policies.iter().find(|p| {
+        p["domain"] == domain && p["type"] == "A_RECORD" && p.get("ipv4Address").is_some()
+    }) else {
         return Ok(format!("{domain} not found on {}/{site}", console.name()));
     };
     let current = p["ipv4Address"].as_str().unwrap_or_default();
     let next = if current == one { other } else { one };
-    let id = p["id"].as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()).unwrap_or_default();
+    let id = p["id"]
+        .as_str()
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .unwrap_or_default();
     let ttl = p["ttlSeconds"].as_u64().unwrap_or(300) as u32;
     let body = a(domain, next, ttl);
     console.update_policy(site, id, &body)?;
-    Ok(format!("{}/{site}: {domain} now points to {next}", console.name()))
+    Ok(format!(
+        "{}/{site}: {domain} now points to {next}",
+        console.name()
+    ))
 }
 
-fn delete_domain(console: &unifi_sim::Console, site: &str, domain: &str) -> Result<String, unifi_sim::ApiError> {
+fn delete_domain(
+    console: &unifi_sim::Console,
+    site: &str,
+    domain: &str,
+) -> Result<String, unifi_sim::ApiError> {
     for p in console.policies(site)? {
         if p["domain"] == domain
             && let Some(id) = p["id"].as_str().and_then(|s| uuid::Uuid::parse_str(s).ok())

@@ -231,7 +231,9 @@ pub async fn run(cli: Cli) -> Result<u8, Failure> {
             sync::wait_for_signal().await;
             signal.cancel();
         });
-        return crate::demo::run(*listen, shutdown).await.map_err(Failure::error);
+        return crate::demo::run(*listen, shutdown)
+            .await
+            .map_err(Failure::error);
     }
     if let Command::Fingerprint { url } = &cli.command {
         logging::init(cli.log_format, verbosity, None);
