@@ -7,6 +7,7 @@ mod check;
 mod config_errors;
 mod daemon;
 mod db;
+mod demo;
 mod legacy;
 mod partial;
 mod plan;

@@ -136,6 +136,14 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// Watches a child started with [`command`].
+    pub fn new(child: std::process::Child) -> Daemon {
+        Daemon {
+            child,
+            exited: None,
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
