@@ -1254,8 +1254,17 @@ async fn a_second_sync_while_a_cycle_runs_is_409_and_so_is_a_plan_before_any() {
         &["running"],
         "plan while running, none cached",
     );
-    // Reading endpoints keep answering during the cycle.
+    // Reading endpoints and pages keep answering during the cycle (they read the database).
     assert_eq!(ok(&app, "/api/v1/records").await["total"], 1);
+    for page in ["/", "/matrix", "/history"] {
+        let answer = app.http.get(app.url(page)).send().await.unwrap();
+        assert_eq!(answer.status(), 200, "{page} during a cycle");
+    }
+    assert_eq!(
+        ok(&app, "/api/v1/status").await["running"],
+        true,
+        "still the same cycle"
+    );
     assert_eq!(
         ok(&app, "/api/v1/runs?limit=1").await["runs"][0]["finished_at"],
         Value::Null
