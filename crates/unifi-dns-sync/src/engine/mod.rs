@@ -55,6 +55,8 @@ pub struct CycleOptions {
     /// Apply only to these sites (`controller/site`, site = internalReference, name or UUID);
     /// empty = all. Discovery still reads every site, so origins stay complete.
     pub only_sites: Vec<String>,
+    /// A look at the plan (the dashboard's plan page): a dry run that is not recorded as a run.
+    pub preview: bool,
 }
 
 impl CycleOptions {
@@ -66,11 +68,19 @@ impl CycleOptions {
             cancel: CancellationToken::new(),
             progress: None,
             only_sites: vec![],
+            preview: false,
         }
     }
 
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
+        self
+    }
+
+    /// A dry run that leaves no `sync_runs` row (see [`CycleOptions::preview`]).
+    pub fn preview(mut self) -> Self {
+        self.preview = true;
+        self.dry_run = true;
         self
     }
 
@@ -247,7 +257,7 @@ impl Engine {
             .map_err(|_| EngineError::CycleRunning)?;
         let started_at = self.now();
         let writable = !self.store.is_read_only();
-        let run_id = if writable {
+        let run_id = if writable && !(options.preview && options.dry_run) {
             Some(
                 self.store
                     .start_run(options.trigger, options.dry_run, started_at)

@@ -80,7 +80,8 @@ impl AppState {
         {
             return Ok((report.clone(), false));
         }
-        let options = CycleOptions::new(Trigger::Manual).dry_run(true);
+        // Not recorded as a run: looking at the plan is not a sync.
+        let options = CycleOptions::new(Trigger::Manual).preview();
         match self.engine.run_cycle(&options).await {
             Ok(report) => {
                 let report = Arc::new(report);

@@ -988,16 +988,15 @@ async fn plan_lists_actions_conflicts_and_unread_sites_without_writing() {
     assert!(plan["conflicts"].as_u64().unwrap() >= 1);
     assert_eq!(plan["withheld"], 0);
 
-    // Nothing was written; the dry run is listed, flagged, but is not the status's last run.
+    // Nothing was written, not even a run row: looking at the plan is not a sync.
     for c in app.sim.consoles() {
         assert_eq!(c.counters().writes(), 0, "{} was written to", c.name());
     }
     let runs = ok(&app, "/api/v1/runs").await;
-    assert_eq!(runs["runs"].as_array().unwrap().len(), runs_before + 1);
-    assert_eq!(runs["runs"][0]["dry_run"], true);
+    assert_eq!(runs["runs"].as_array().unwrap().len(), runs_before);
+    assert_eq!(runs["runs"][0]["dry_run"], false);
     let status = ok(&app, "/api/v1/status").await;
-    assert_eq!(status["last_run"]["dry_run"], false);
-    assert_eq!(status["last_run"]["id"], runs["runs"][1]["id"]);
+    assert_eq!(status["last_run"]["id"], runs["runs"][0]["id"]);
 
     // Cached for a while.
     let again = ok(&app, "/api/v1/plan").await;
