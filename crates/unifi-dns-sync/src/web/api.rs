@@ -9,10 +9,14 @@
 //! value is a 400, so a typo never silently widens a listing; an empty value counts as absent
 //! (what an HTML form sends for an empty field).
 //!
+//! A record's state on each site (`/records`, `/records/{id}`) comes from
+//! [`super::placement`], the model the dashboard pages render too; this module only turns it
+//! into JSON.
+//!
 //! No answer carries a secret: controllers show the key's fingerprint (first 12 hex digits of
 //! its SHA-256), never the key, and a URL's password is redacted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use axum::extract::rejection::QueryRejection;
@@ -24,13 +28,14 @@ use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
 use serde::Serialize;
 use time::OffsetDateTime;
-use unifi_dns_sync_store::{
-    Conflict, CopyState, Event, EventQuery, EventStatus, OriginKind, Run, Site, StoredRecord,
-    SyncedCopy,
-};
+use unifi_dns_sync_store::{Event, EventQuery, EventStatus, OriginKind, Run, Site, StoredRecord};
 
+use super::placement::{
+    Placement, SiteInfo, Sites, State as PlacementState, held_on, listing_order, matching_sites,
+    record_matches, site_label, state_on,
+};
 use super::{ApiError, AppState};
-use crate::config::{Config, SitePolicy, TlsMode, redact_url_password};
+use crate::config::{Config, TlsMode, redact_url_password};
 use crate::engine::CycleReport;
 use crate::plan::Action;
 use crate::record_type::RecordType;
@@ -146,19 +151,15 @@ impl Params {
     }
 }
 
-/// The sites a `controller/site` selector names (site = internalReference, name or UUID; the
-/// controller part may be left out), as the CLI's `--site`.
-fn select_sites(sites: &[Site], param: &str, selector: &str) -> Result<BTreeSet<i64>, ApiError> {
-    let (controller, key) = match selector.split_once('/') {
-        Some((c, s)) => (Some(c), s),
-        None => (None, selector),
-    };
-    let found: BTreeSet<i64> = sites
+/// The ids of the sites a `controller/site` selector names ([`matching_sites`]); none is a 400
+/// naming `param`.
+fn select_sites<'a>(
+    sites: impl IntoIterator<Item = &'a Site>,
+    param: &str,
+    selector: &str,
+) -> Result<BTreeSet<i64>, ApiError> {
+    let found: BTreeSet<i64> = matching_sites(sites, selector)
         .iter()
-        .filter(|s| {
-            controller.is_none_or(|c| c == s.controller)
-                && (s.internal_reference == key || s.name == key || s.uuid == key)
-        })
         .map(|s| s.id)
         .collect();
     if found.is_empty() {
@@ -292,28 +293,16 @@ pub(crate) async fn controller_views(state: &AppState) -> Result<Vec<ControllerV
     Ok(out)
 }
 
-/// Whether a site is managed under the current configuration.
-fn is_managed(config: &Config, s: &Site) -> bool {
-    !s.is_removed()
-        && config
-            .controller(&s.controller)
-            .is_some_and(|c| c.manages_site(&[&s.internal_reference, &s.name, &s.uuid]))
-}
-
 /// Every site the database knows (managed or not, removed included), by controller then id.
 pub(crate) async fn site_views(state: &AppState) -> Result<Vec<SiteView>, ApiError> {
     let store = state.store();
-    let sites = store.sites().await?;
+    let sites = Sites::new(store.sites().await?, state.engine.config());
     let counts = store.counts().await?;
-    let config = state.engine.config();
     Ok(sites
-        .iter()
-        .map(|s| {
-            let copies = counts
-                .copies_by_site
-                .get(&s.id)
-                .copied()
-                .unwrap_or_default();
+        .in_store_order()
+        .map(|info| {
+            let s = &info.site;
+            let held = held_on(&counts, s.id);
             SiteView {
                 id: s.id,
                 site: s.label(),
@@ -321,16 +310,16 @@ pub(crate) async fn site_views(state: &AppState) -> Result<Vec<SiteView>, ApiErr
                 internal_reference: s.internal_reference.clone(),
                 name: s.name.clone(),
                 uuid: s.uuid.clone(),
-                managed: is_managed(config, s),
+                managed: info.managed,
                 removed: s.is_removed(),
                 last_synced: s.last_synced,
                 last_read_at: s.last_read_at,
                 last_read_complete: s.last_read_complete,
                 last_error: s.last_error.clone(),
                 dns_policies: s.policy_support,
-                copies: copies.active,
-                pending: copies.pending,
-                conflicts: counts.conflicts_by_site.get(&s.id).copied().unwrap_or(0),
+                copies: held.copies,
+                pending: held.pending,
+                conflicts: held.conflicts,
                 withheld_deletes: s.withheld_deletes,
             }
         })
@@ -509,201 +498,81 @@ pub(crate) struct RecordView {
     pub sites: Vec<SiteStateView>,
 }
 
-/// Sites, registry and conflicts, to tell each record's state on every site.
+/// Sites, copies and conflicts ([`super::placement`]), to tell each record's state on every
+/// site.
 pub(crate) struct Landscape<'a> {
     config: &'a Config,
-    sites: Vec<Site>,
-    /// Managed sites (index into `sites`) with their effective settings.
-    managed: Vec<(usize, SitePolicy)>,
-    /// Site id → index into `sites`, and into `managed` for a managed site.
-    index: HashMap<i64, (usize, Option<usize>)>,
-    copies: HashMap<String, Vec<SyncedCopy>>,
-    conflicts: HashMap<String, Vec<Conflict>>,
+    sites: Sites,
+    placement: Placement,
 }
 
 impl<'a> Landscape<'a> {
     async fn load(state: &'a AppState, record: Option<&str>) -> Result<Landscape<'a>, ApiError> {
         let store = state.store();
         let config = state.engine.config();
-        let sites = store.sites().await?;
-        let copies = match record {
-            Some(id) => store.copies_of_record(id).await?,
-            None => store.all_copies().await?,
-        };
-        let mut by_record: HashMap<String, Vec<SyncedCopy>> = HashMap::new();
-        for c in copies {
-            by_record.entry(c.record_id.clone()).or_default().push(c);
-        }
-        let mut conflicts: HashMap<String, Vec<Conflict>> = HashMap::new();
-        for c in store.all_conflicts().await? {
-            if record.is_none_or(|id| id == c.record_id) {
-                conflicts.entry(c.record_id.clone()).or_default().push(c);
-            }
-        }
-        let managed: Vec<(usize, SitePolicy)> = sites
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| is_managed(config, s))
-            .map(|(i, s)| {
-                (
-                    i,
-                    config.site_policy(&s.controller, &[&s.internal_reference, &s.name, &s.uuid]),
-                )
-            })
-            .collect();
-        let mut index: HashMap<i64, (usize, Option<usize>)> = sites
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id, (i, None)))
-            .collect();
-        for (m, (i, _)) in managed.iter().enumerate() {
-            if let Some(entry) = index.get_mut(&sites[*i].id) {
-                entry.1 = Some(m);
-            }
-        }
         Ok(Landscape {
             config,
-            sites,
-            managed,
-            index,
-            copies: by_record,
-            conflicts,
+            sites: Sites::new(store.sites().await?, config),
+            placement: Placement::load(store, record).await?,
         })
-    }
-
-    fn site(&self, site_id: i64) -> Option<&Site> {
-        self.index.get(&site_id).map(|(i, _)| &self.sites[*i])
-    }
-
-    fn label(&self, site_id: i64) -> String {
-        self.site(site_id)
-            .map(Site::label)
-            .unwrap_or_else(|| format!("site #{site_id}"))
-    }
-
-    fn managed_site(&self, site_id: i64) -> Option<(&Site, &SitePolicy)> {
-        let (_, m) = self.index.get(&site_id)?;
-        let (i, rules) = &self.managed[(*m)?];
-        Some((&self.sites[*i], rules))
     }
 
     /// Whether `r` involves one of `sites`: native there, or a site has (or should have) a copy
     /// or a conflict of it — every state but `not_wanted` and `unsupported`.
     fn involves(&self, r: &StoredRecord, sites: &BTreeSet<i64>) -> bool {
-        let id = &r.record.id;
-        r.origins.iter().any(|o| sites.contains(&o.site_id))
-            || self
-                .copies
-                .get(id)
-                .is_some_and(|cs| cs.iter().any(|c| sites.contains(&c.site_id)))
-            || self
-                .conflicts
-                .get(id)
-                .is_some_and(|cs| cs.iter().any(|c| sites.contains(&c.site_id)))
-            || sites.iter().any(|s| {
-                self.managed_site(*s).is_some_and(|(site, rules)| {
-                    site.policy_support != Some(false) && self.wanted(r, site, rules)
-                })
-            })
-    }
-
-    /// Whether the configuration wants a copy of `r` on `target` (SPEC §5.2, before conflicts).
-    fn wanted(&self, r: &StoredRecord, target: &Site, rules: &SitePolicy) -> bool {
-        let name = &r.record.name;
-        let type_allowed = RecordType::from_str(&r.record.rtype)
-            .is_ok_and(|t| self.config.sync.record_types.contains(&t));
-        type_allowed
-            && rules.receive
-            && rules.allows_name(name)
-            && !r.origins.iter().any(|o| o.site_id == target.id)
-            && r.origins.iter().any(|o| {
-                self.managed_site(o.site_id)
-                    .is_some_and(|(origin, orules)| {
-                        orules.publish
-                            && orules.allows_name(name)
-                            && !(self.config.sync.exclude_same_controller
-                                && origin.controller == target.controller)
-                    })
-            })
-    }
-
-    fn state_on(
-        &self,
-        r: &StoredRecord,
-        site: &Site,
-        wanted: bool,
-        copy: Option<&SyncedCopy>,
-        conflict: Option<&Conflict>,
-    ) -> SiteStateView {
-        let mut v = SiteStateView {
-            site_id: site.id,
-            site: site.label(),
-            state: "not_wanted",
-            wanted,
-            reason: None,
-            code: None,
-            detail: None,
-            since: None,
-            policy_id: copy.and_then(|c| c.policy_id.clone()),
-            copy_created_at: copy.map(|c| c.created_at),
-            copy_verified_at: copy.and_then(|c| c.verified_at),
-        };
-        if r.origins.iter().any(|o| o.site_id == site.id) {
-            v.state = "origin";
-        } else if let Some(c) = conflict {
-            v.state = if c.code.is_some() {
-                "skipped"
-            } else {
-                "conflict"
-            };
-            v.reason = Some(c.reason.clone());
-            v.code = c.code.clone();
-            v.detail = c.detail.clone();
-            v.since = Some(c.since);
-        } else if let Some(c) = copy {
-            v.state = match c.state {
-                CopyState::Active => "present",
-                CopyState::Pending => "pending",
-            };
-        } else if wanted {
-            v.state = if site.policy_support == Some(false) {
-                "unsupported"
-            } else {
-                "missing"
-            };
-        }
-        v
-    }
-
-    fn site_states(&self, r: &StoredRecord) -> Vec<SiteStateView> {
-        let copies = self.copies.get(&r.record.id);
-        let conflicts = self.conflicts.get(&r.record.id);
-        let copy_on = |site: i64| copies.and_then(|cs| cs.iter().find(|c| c.site_id == site));
-        let conflict_on =
-            |site: i64| conflicts.and_then(|cs| cs.iter().find(|c| c.site_id == site));
-        let mut out: Vec<SiteStateView> = self
-            .managed
+        sites
             .iter()
-            .map(|(i, rules)| {
-                let site = &self.sites[*i];
-                let wanted = self.wanted(r, site, rules);
-                self.state_on(r, site, wanted, copy_on(site.id), conflict_on(site.id))
+            .filter_map(|id| self.sites.get(*id))
+            .any(|site| {
+                !matches!(
+                    state_on(r, site, &self.sites, &self.placement, self.config).state,
+                    PlacementState::NotWanted | PlacementState::Unsupported
+                )
             })
-            .collect();
-        // Copies or conflicts left on sites that are no longer managed.
-        let others: BTreeSet<i64> = copies
-            .into_iter()
-            .flatten()
-            .map(|c| c.site_id)
-            .chain(conflicts.into_iter().flatten().map(|c| c.site_id))
-            .filter(|id| self.managed_site(*id).is_none())
-            .collect();
-        for id in others {
-            if let Some(site) = self.site(id) {
-                out.push(self.state_on(r, site, false, copy_on(id), conflict_on(id)));
-            }
+    }
+
+    /// The record's state on one site, as the API shows it.
+    fn state_on(&self, r: &StoredRecord, site: &SiteInfo) -> SiteStateView {
+        let st = state_on(r, site, &self.sites, &self.placement, self.config);
+        let (state, conflict) = match st.state {
+            PlacementState::Origin(_) => ("origin", None),
+            PlacementState::Conflict(c) => ("conflict", Some(c)),
+            PlacementState::Skipped(c, _) => ("skipped", Some(c)),
+            PlacementState::Present(_) => ("present", None),
+            PlacementState::Pending(_) => ("pending", None),
+            PlacementState::Missing => ("missing", None),
+            PlacementState::Unsupported => ("unsupported", None),
+            PlacementState::NotWanted => ("not_wanted", None),
+        };
+        SiteStateView {
+            site_id: site.site.id,
+            site: site.site.label(),
+            state,
+            wanted: st.wanted.is_ok(),
+            reason: conflict.map(|c| c.reason.clone()),
+            code: conflict.and_then(|c| c.code.clone()),
+            detail: conflict.and_then(|c| c.detail.clone()),
+            since: conflict.map(|c| c.since),
+            policy_id: st.copy.and_then(|c| c.policy_id.clone()),
+            copy_created_at: st.copy.map(|c| c.created_at),
+            copy_verified_at: st.copy.and_then(|c| c.verified_at),
         }
-        out
+    }
+
+    /// Every managed site (in the store's order), then the other sites still holding a copy or
+    /// a conflict of it (by id).
+    fn site_states(&self, r: &StoredRecord) -> Vec<SiteStateView> {
+        let mut others: Vec<&SiteInfo> = self
+            .sites
+            .leftovers(&r.record.id, &self.placement)
+            .collect();
+        others.sort_by_key(|s| s.site.id);
+        self.sites
+            .in_store_order()
+            .filter(|s| s.managed)
+            .chain(others)
+            .map(|s| self.state_on(r, s))
+            .collect()
     }
 
     fn view(&self, r: &StoredRecord) -> RecordView {
@@ -721,7 +590,7 @@ impl<'a> Landscape<'a> {
                 .iter()
                 .map(|o| OriginView {
                     site_id: o.site_id,
-                    site: self.label(o.site_id),
+                    site: self.sites.label(o.site_id),
                     kind: o.kind,
                     source_id: o.source_id.clone(),
                     first_seen: o.first_seen,
@@ -762,21 +631,16 @@ async fn records(
     let domain = p.text("domain");
     let land = Landscape::load(&state, None).await?;
     let selected = match p.text("site") {
-        Some(sel) => Some(select_sites(&land.sites, "site", sel)?),
+        Some(sel) => Some(select_sites(
+            land.sites.iter().map(|s| &s.site),
+            "site",
+            sel,
+        )?),
         None => None,
     };
     let mut records = state.store().records_with_origins().await?;
-    records.retain(|r| {
-        rtype.is_none_or(|t| t.as_str() == r.record.rtype)
-            && domain.is_none_or(|g| crate::glob::glob_match(g, &r.record.name))
-    });
-    records.sort_by(|a, b| {
-        (&a.record.name, &a.record.rtype, &a.record.value).cmp(&(
-            &b.record.name,
-            &b.record.rtype,
-            &b.record.value,
-        ))
-    });
+    records.retain(|r| record_matches(r, domain, rtype));
+    records.sort_by(listing_order);
     let mut views: Vec<RecordView> = Vec::new();
     let mut total = 0usize;
     for r in &records {
@@ -1027,13 +891,7 @@ pub(crate) struct PlanView {
 }
 
 pub(crate) fn plan_view(report: &CycleReport, computed_now: bool) -> PlanView {
-    let label = |id: i64| {
-        report
-            .labels
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("site #{id}"))
-    };
+    let label = |id: i64| site_label(&report.labels, id);
     let action = |a: &Action| {
         let r = a.record();
         let (record_id, from, policy_id) = match a {

@@ -9,6 +9,7 @@
 
 mod api;
 mod pages;
+mod placement;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

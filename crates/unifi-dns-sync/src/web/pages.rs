@@ -19,8 +19,9 @@
 //! Decisions where the SPEC is silent:
 //! - A record's state on a site is one of origin, copied, pending (a PENDING registry row, or
 //!   wanted and not copied yet), conflict, skipped (the console refused it, with its code) or
-//!   not wanted, with the reason in words ([`model::copy_state`]); the record page lists every
-//!   managed site, plus unmanaged sites that still hold a copy or a conflict.
+//!   not wanted, with the reason in words ([`model::copy_state`], rendering the state that
+//!   [`super::placement`] decides for the JSON API too); the record page lists every managed
+//!   site, plus unmanaged sites that still hold a copy or a conflict.
 //! - A record id nothing knows is a 404; a record that is gone but has events still gets its
 //!   page with its history (auditability outlives the record).
 //! - Bad query values are a 400 page naming the parameter; blank form fields mean "no filter".

@@ -13,11 +13,11 @@ use time::OffsetDateTime;
 use unifi_dns_sync_store::{EventQuery, EventStatus, Site};
 
 use super::matrix::domain_glob;
-use super::model::Sites;
 use super::view::{EventRow, event_rows, link};
 use super::{Chrome, PageError, html, param};
 use crate::duration::parse_duration;
 use crate::web::AppState;
+use crate::web::placement::{Sites, matching_sites};
 
 pub(super) const PAGE_SIZE: u32 = 50;
 const MAX_PAGE: u32 = 100_000;
@@ -52,20 +52,9 @@ struct HistoryPage {
     filtered: bool,
 }
 
-/// The site a `controller/site` selector (site = internalReference, name or UUID) names.
+/// The one site a `controller/site` selector ([`matching_sites`]) names.
 fn select_site<'a>(sites: &'a [Site], selector: &str) -> Result<&'a Site, PageError> {
-    let (controller, key) = match selector.split_once('/') {
-        Some((c, s)) => (Some(c), s),
-        None => (None, selector),
-    };
-    let found: Vec<&Site> = sites
-        .iter()
-        .filter(|s| {
-            controller.is_none_or(|c| c == s.controller)
-                && (s.internal_reference == key || s.name == key || s.uuid == key)
-        })
-        .collect();
-    match found.as_slice() {
+    match matching_sites(sites, selector).as_slice() {
         [one] => Ok(one),
         [] => Err(PageError::bad_param(
             "site",
@@ -120,7 +109,7 @@ pub(super) async fn page(
     let back = |e: PageError| e.back("/history", "Show all events");
     let store = state.store();
     let sites = Sites::new(store.sites().await?, state.engine.config());
-    let rows: Vec<Site> = sites.all.iter().map(|s| s.site.clone()).collect();
+    let rows: Vec<Site> = sites.iter().map(|s| s.site.clone()).collect();
 
     let site = param(&q.site)
         .map(|s| select_site(&rows, s))

@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::model::{Cell, Placement, Sites, copy_state};
+use super::model::{Cell, copy_state};
 use super::view::{record_href, site_href};
 use super::{Chrome, PageError, html, param};
-use crate::glob::glob_match;
 use crate::record_type::RecordType;
 use crate::web::AppState;
+use crate::web::placement::{Placement, Sites, listing_order, record_matches};
 
 /// More rows than this make a page no one reads; the filter narrows it.
 const MAX_ROWS: usize = 500;
@@ -107,21 +107,10 @@ pub(super) async fn page(
     let config = state.engine.config();
     let sites = Sites::new(store.sites().await?, config);
     let mut records = store.records_with_origins().await?;
-    let placement = Placement::new(store.all_copies().await?, store.all_conflicts().await?);
+    let placement = Placement::load(store, None).await?;
     let total = records.len();
-    records.retain(|r| {
-        domain
-            .as_deref()
-            .is_none_or(|g| glob_match(g, &r.record.name))
-            && rtype.is_none_or(|t| r.record.rtype == t.as_str())
-    });
-    records.sort_by(|a, b| {
-        (&a.record.name, &a.record.rtype, &a.record.value).cmp(&(
-            &b.record.name,
-            &b.record.rtype,
-            &b.record.value,
-        ))
-    });
+    records.retain(|r| record_matches(r, domain.as_deref(), rtype));
+    records.sort_by(listing_order);
     let matching = records.len();
     let managed: Vec<_> = sites.managed().collect();
     let rows = records

@@ -1,112 +1,17 @@
-//! What the pages know about sites and about where each record is, computed from the database
-//! and the configuration (never from a console).
+//! How the pages put a record's state on a site, and a site's read, into words.
 //!
-//! [`copy_state`] answers "what is this record's state on this site, and why": origin, copied,
-//! pending, conflict, skipped by the console, or not wanted (and why not). The "why not" mirrors
-//! the desired-state rules of SPEC §5.2 as the planner applies them (`crate::plan`); conflicts
-//! and copies come from the database the engine keeps.
+//! The decision itself is not made here: [`crate::web::placement`] (shared with the JSON API)
+//! holds the sites, copies and conflicts and tells a record's state on a site and why
+//! ([`state_on`], following SPEC §5.2–§5.3). [`copy_state`] turns that into a [`Cell`]: a
+//! badge (origin, copied, pending, conflict, skipped, not wanted, not possible) and the reason
+//! in words; [`leftover_state`] does the same for a site that is no longer managed but still
+//! holds a copy or a conflict.
 
-use std::collections::HashMap;
-
-use unifi_dns_sync_store::{
-    Conflict, CopyState, Origin, OriginKind, Site, SiteId, StoredRecord, SyncedCopy,
-};
+use unifi_dns_sync_store::{Conflict, Origin, OriginKind, StoredRecord};
 
 use super::view::{name_sites, when};
-use crate::config::{Config, SitePolicy};
-use crate::record_type::RecordType;
-
-/// A site row with its effective settings.
-pub struct SiteInfo {
-    pub site: Site,
-    pub rules: SitePolicy,
-    /// Not removed, its controller is configured and selects it.
-    pub managed: bool,
-    /// Why it is not managed (None when it is).
-    pub unmanaged_why: Option<String>,
-}
-
-impl SiteInfo {
-    pub fn new(site: Site, config: &Config) -> SiteInfo {
-        let keys = [
-            site.internal_reference.as_str(),
-            site.name.as_str(),
-            site.uuid.as_str(),
-        ];
-        let rules = config.site_policy(&site.controller, &keys);
-        let unmanaged_why = match config.controller(&site.controller) {
-            None => Some(format!(
-                "controller {} is no longer configured",
-                site.controller
-            )),
-            Some(_) if site.is_removed() => {
-                Some("the controller no longer lists this site".to_string())
-            }
-            Some(c) if !c.manages_site(&keys) => Some(format!(
-                "not selected by [[controller]] {}: sites = {:?}, exclude_sites = {:?}",
-                c.name, c.sites, c.exclude_sites
-            )),
-            Some(_) => None,
-        };
-        SiteInfo {
-            managed: unmanaged_why.is_none(),
-            unmanaged_why,
-            rules,
-            site,
-        }
-    }
-}
-
-/// Every known site, sorted by label, with lookups.
-pub struct Sites {
-    pub all: Vec<SiteInfo>,
-    index: HashMap<SiteId, usize>,
-    /// Site id → `controller/site`, for every known site.
-    pub labels: HashMap<SiteId, String>,
-}
-
-impl Sites {
-    pub fn new(sites: Vec<Site>, config: &Config) -> Sites {
-        let mut all: Vec<SiteInfo> = sites
-            .into_iter()
-            .map(|s| SiteInfo::new(s, config))
-            .collect();
-        all.sort_by(|a, b| {
-            (
-                a.site.controller.as_str(),
-                a.site.internal_reference.as_str(),
-                a.site.id,
-            )
-                .cmp(&(
-                    b.site.controller.as_str(),
-                    b.site.internal_reference.as_str(),
-                    b.site.id,
-                ))
-        });
-        let index = all
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.site.id, i))
-            .collect();
-        let labels = all.iter().map(|s| (s.site.id, s.site.label())).collect();
-        Sites { all, index, labels }
-    }
-
-    pub fn get(&self, id: SiteId) -> Option<&SiteInfo> {
-        self.index.get(&id).map(|i| &self.all[*i])
-    }
-
-    pub fn managed(&self) -> impl Iterator<Item = &SiteInfo> {
-        self.all.iter().filter(|s| s.managed)
-    }
-
-    pub fn label(&self, id: SiteId) -> String {
-        self.labels
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("site #{id}"))
-    }
-}
+use crate::config::Config;
+use crate::web::placement::{Placement, SiteInfo, Sites, State, state_on};
 
 /// A record's state on one site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,96 +58,7 @@ impl Cell {
     }
 }
 
-/// The database's view of copies and conflicts, by (site, record).
-pub struct Placement {
-    copies: HashMap<(SiteId, String), SyncedCopy>,
-    conflicts: HashMap<(SiteId, String), Conflict>,
-}
-
-impl Placement {
-    pub fn new(copies: Vec<SyncedCopy>, conflicts: Vec<Conflict>) -> Placement {
-        Placement {
-            copies: copies
-                .into_iter()
-                .map(|c| ((c.site_id, c.record_id.clone()), c))
-                .collect(),
-            conflicts: conflicts
-                .into_iter()
-                .map(|c| ((c.site_id, c.record_id.clone()), c))
-                .collect(),
-        }
-    }
-
-    pub fn copy(&self, site: SiteId, record: &str) -> Option<&SyncedCopy> {
-        self.copies.get(&(site, record.to_owned()))
-    }
-
-    pub fn conflict(&self, site: SiteId, record: &str) -> Option<&Conflict> {
-        self.conflicts.get(&(site, record.to_owned()))
-    }
-}
-
-/// Why a record without an origin on `target` is not desired there (`Ok` = it is desired),
-/// following SPEC §5.2.
-pub fn why_not_wanted(
-    record: &StoredRecord,
-    target: &SiteInfo,
-    sites: &Sites,
-    config: &Config,
-) -> Result<(), String> {
-    let rtype = record.record.rtype.parse::<RecordType>().ok();
-    if !rtype.is_some_and(|t| config.sync.record_types.contains(&t)) {
-        return Err(format!(
-            "type {} is not in [sync] record_types",
-            record.record.rtype
-        ));
-    }
-    if record.origins.is_empty() {
-        return Err("no origin is left: the record is being withdrawn".into());
-    }
-    if !target.rules.receive {
-        return Err("this site does not receive copies (receive = false)".into());
-    }
-    if !target.rules.allows_name(&record.record.name) {
-        return Err(format!(
-            "filtered out by this site's domain filters (domains = {:?}, exclude_domains = {:?})",
-            target.rules.domains, target.rules.exclude_domains
-        ));
-    }
-    let origin_sites: Vec<&SiteInfo> = record
-        .origins
-        .iter()
-        .filter_map(|o| sites.get(o.site_id))
-        .filter(|s| s.managed)
-        .collect();
-    if origin_sites.is_empty() {
-        return Err("none of its origin sites is managed".into());
-    }
-    let publishing: Vec<&&SiteInfo> = origin_sites.iter().filter(|s| s.rules.publish).collect();
-    if publishing.is_empty() {
-        return Err("its origin site does not publish (publish = false)".into());
-    }
-    let eligible: Vec<&&SiteInfo> = publishing
-        .into_iter()
-        .filter(|s| s.rules.allows_name(&record.record.name))
-        .collect();
-    if eligible.is_empty() {
-        return Err("filtered out by its origin site's domain filters".into());
-    }
-    if config.sync.exclude_same_controller
-        && eligible
-            .iter()
-            .all(|s| s.site.controller == target.site.controller)
-    {
-        return Err(format!(
-            "its origin is on the same controller ({}) and exclude_same_controller = true",
-            target.site.controller
-        ));
-    }
-    Ok(())
-}
-
-/// The record's state on `target` (a managed site), with the reason.
+/// What a page shows for `record` on `target` (a managed site): [`state_on`] in words.
 pub fn copy_state(
     record: &StoredRecord,
     target: &SiteInfo,
@@ -250,88 +66,65 @@ pub fn copy_state(
     placement: &Placement,
     config: &Config,
 ) -> Cell {
-    let id = record.record.id.as_str();
-    let site_id = target.site.id;
-    if let Some(o) = record.origins.iter().find(|o| o.site_id == site_id) {
-        return Cell::new(
+    let st = state_on(record, target, sites, placement, config);
+    match st.state {
+        State::Origin(o) => Cell::new(
             Kind::Origin,
             "origin",
             format!("native here: {}", origin_source(o)),
-        );
-    }
-    if let Some(c) = placement.conflict(site_id, id) {
-        let detail = name_sites(c.detail.as_deref().unwrap_or_default(), &sites.labels);
-        return match &c.code {
-            Some(code) => Cell::new(
-                Kind::Skipped,
-                "skipped",
-                format!(
-                    "the console refused it with {code}{}; since {}",
-                    if detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {detail}")
-                    },
-                    when(c.since).text
-                ),
+        ),
+        State::Skipped(c, code) => Cell::new(
+            Kind::Skipped,
+            "skipped",
+            format!(
+                "the console refused it with {code}{}",
+                conflict_tail(c, sites)
             ),
-            None => Cell::new(
-                Kind::Conflict,
-                "conflict",
-                format!(
-                    "{}{}; since {}",
-                    conflict_reason(&c.reason),
-                    if detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {detail}")
-                    },
-                    when(c.since).text
-                ),
-            ),
-        };
-    }
-    let wanted = why_not_wanted(record, target, sites, config);
-    if let Some(copy) = placement.copy(site_id, id) {
-        return match copy.state {
-            CopyState::Active => {
-                let mut detail = format!(
-                    "our copy, policy {}",
-                    copy.policy_id.as_deref().unwrap_or("?")
-                );
-                if let Some(source) = copy.source_site_id {
-                    detail.push_str(&format!(", copied from {}", sites.label(source)));
-                }
-                if let Err(why) = wanted {
-                    detail.push_str(&format!(
-                        "; no longer wanted here ({why}): it is deleted at the next cycle{}",
-                        if target.site.withheld_deletes > 0 {
-                            " unless the deletion threshold withholds it"
-                        } else {
-                            ""
-                        }
-                    ));
-                }
-                Cell::new(Kind::Copied, "copied", detail)
+        ),
+        State::Conflict(c) => Cell::new(
+            Kind::Conflict,
+            "conflict",
+            format!("{}{}", conflict_reason(&c.reason), conflict_tail(c, sites)),
+        ),
+        State::Present(copy) => {
+            let mut detail = format!(
+                "our copy, policy {}",
+                copy.policy_id.as_deref().unwrap_or("?")
+            );
+            if let Some(source) = copy.source_site_id {
+                detail.push_str(&format!(", copied from {}", sites.label(source)));
             }
-            CopyState::Pending => Cell::new(
-                Kind::Pending,
-                "pending",
-                format!(
-                    "a create was started {} and is not confirmed yet; the next read settles it",
-                    when(copy.created_at).text
-                ),
+            if let Err(why) = st.wanted {
+                detail.push_str(&format!(
+                    "; no longer wanted here ({why}): it is deleted at the next cycle{}",
+                    if target.site.withheld_deletes > 0 {
+                        " unless the deletion threshold withholds it"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            Cell::new(Kind::Copied, "copied", detail)
+        }
+        State::Pending(copy) => Cell::new(
+            Kind::Pending,
+            "pending",
+            format!(
+                "a create was started {} and is not confirmed yet; the next read settles it",
+                when(copy.created_at).text
             ),
-        };
-    }
-    match wanted {
-        Err(why) => Cell::new(Kind::NotWanted, "not wanted", why),
-        Ok(()) if target.site.policy_support == Some(false) => Cell::new(
+        ),
+        State::NotWanted => Cell::new(
+            Kind::NotWanted,
+            "not wanted",
+            st.wanted.err().unwrap_or_default(),
+        ),
+        State::Unsupported => Cell::new(
             Kind::NotWanted,
             "not possible",
             "the console has no DNS policies (needs Network 10.1.68 or later)".into(),
         ),
-        Ok(()) if !target.site.last_read_complete => Cell::new(
+        State::Missing if !target.site.last_read_complete => Cell::new(
             Kind::Pending,
             "pending",
             format!(
@@ -344,11 +137,71 @@ pub fn copy_state(
                     .unwrap_or_default()
             ),
         ),
-        Ok(()) => Cell::new(
+        State::Missing => Cell::new(
             Kind::Pending,
             "pending",
             "wanted; not copied yet: the next cycle creates it".into(),
         ),
+    }
+}
+
+/// `: detail; since …` of a conflict (the detail's `site #N` named).
+fn conflict_tail(c: &Conflict, sites: &Sites) -> String {
+    let detail = name_sites(c.detail.as_deref().unwrap_or_default(), &sites.labels);
+    format!(
+        "{}; since {}",
+        if detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {detail}")
+        },
+        when(c.since).text
+    )
+}
+
+/// What a page shows for `record` on a site that is not managed but still holds a copy or a
+/// conflict of it ([`Sites::leftovers`]): the copy is left as it is.
+pub fn leftover_state(
+    record: &StoredRecord,
+    site: &SiteInfo,
+    sites: &Sites,
+    placement: &Placement,
+    config: &Config,
+) -> Option<Cell> {
+    let st = state_on(record, site, sites, placement, config);
+    let why = site.unmanaged_why.as_deref().unwrap_or_default();
+    match (st.copy, st.conflict) {
+        (Some(copy), _) => Some(Cell::new(
+            Kind::Copied,
+            "copied",
+            format!(
+                "our copy, policy {}; the site is not managed ({why}), so the copy is left as it is",
+                copy.policy_id.as_deref().unwrap_or("?")
+            ),
+        )),
+        (None, Some(c)) => Some(Cell::new(
+            Kind::Conflict,
+            "conflict",
+            format!(
+                "{} (the site is not managed: {why})",
+                conflict_reason(&c.reason)
+            ),
+        )),
+        (None, None) => None,
+    }
+}
+
+/// How a site's last read went, in words, with the CSS class of its badge.
+pub fn read_state(info: &SiteInfo) -> (&'static str, &'static str) {
+    let site = &info.site;
+    if !info.managed {
+        ("not managed", "muted")
+    } else if site.last_read_at.is_none() {
+        ("not read yet", "muted")
+    } else if site.last_read_complete {
+        ("complete", "ok")
+    } else {
+        ("incomplete", "bad")
     }
 }
 

@@ -8,11 +8,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use unifi_dns_sync_store::{RunOutcome, Trigger};
 
-use super::model::Sites;
+use super::model::read_state;
 use super::view::{RunRow, When, run_row, site_href, when, when_opt};
 use super::{Chrome, PageError, html};
 use crate::config::{TlsMode, redact_url_password};
 use crate::web::AppState;
+use crate::web::placement::{Sites, held_on};
 
 #[derive(Template)]
 #[template(path = "overview.html")]
@@ -141,22 +142,10 @@ pub(super) async fn page(State(state): State<AppState>) -> Result<Response, Page
 
     let mut rows = vec![];
     let mut other = vec![];
-    for info in &sites.all {
+    for info in sites.iter() {
         let s = &info.site;
-        let copies = counts
-            .copies_by_site
-            .get(&s.id)
-            .copied()
-            .unwrap_or_default();
-        let (read, read_class) = if !info.managed {
-            ("not managed", "muted")
-        } else if s.last_read_at.is_none() {
-            ("not read yet", "muted")
-        } else if s.last_read_complete {
-            ("complete", "ok")
-        } else {
-            ("incomplete", "bad")
-        };
+        let held = held_on(&counts, s.id);
+        let (read, read_class) = read_state(info);
         let (policies, policies_class) = match s.policy_support {
             Some(true) => ("yes", "ok"),
             Some(false) => ("no: needs Network 10.1.68+", "bad"),
@@ -176,9 +165,9 @@ pub(super) async fn page(State(state): State<AppState>) -> Result<Response, Page
                 .get(&s.id)
                 .map(|n| n.to_string())
                 .unwrap_or_else(|| "-".into()),
-            copies: copies.active,
-            pending: copies.pending,
-            conflicts: counts.conflicts_by_site.get(&s.id).copied().unwrap_or(0),
+            copies: held.copies,
+            pending: held.pending,
+            conflicts: held.conflicts,
             withheld: s.withheld_deletes,
             note: info.unmanaged_why.clone(),
         };

@@ -14,6 +14,7 @@ use super::{Chrome, PageError, html};
 use crate::plan::{Action, ConflictReason};
 use crate::record::Record;
 use crate::web::AppState;
+use crate::web::placement::site_label;
 
 #[derive(Template)]
 #[template(path = "plan.html")]
@@ -97,12 +98,7 @@ pub(super) async fn page(State(state): State<AppState>) -> Result<Response, Page
         .map(|s| (s.id, s.label()))
         .chain(report.labels.iter().map(|(k, v)| (*k, v.clone())))
         .collect();
-    let label = |id: i64| {
-        labels
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("site #{id}"))
-    };
+    let label = |id: i64| site_label(&labels, id);
     let href = |id: &str| stored.contains(id).then(|| record_href(id));
     let action_row = |a: &Action| {
         let r = a.record();

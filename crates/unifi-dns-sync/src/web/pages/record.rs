@@ -10,10 +10,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use unifi_dns_sync_store::EventQuery;
 
-use super::model::{Kind, Placement, Sites, copy_state, origin_source};
+use super::model::{Kind, copy_state, leftover_state, origin_source};
 use super::view::{EventRow, When, event_rows, link, site_href, when};
 use super::{Chrome, PageError, html};
 use crate::web::AppState;
+use crate::web::placement::{Placement, Sites};
 
 const EVENTS: u32 = 100;
 
@@ -122,14 +123,7 @@ pub(super) async fn page(
             page.value = last.value.clone().unwrap_or_default();
         }
         Some(r) => {
-            let copies = store.copies_of_record(&id).await?;
-            let conflicts: Vec<_> = store
-                .all_conflicts()
-                .await?
-                .into_iter()
-                .filter(|c| c.record_id == id)
-                .collect();
-            let placement = Placement::new(copies, conflicts);
+            let placement = Placement::load(store, Some(&id)).await?;
             page.rtype = r.record.rtype.clone();
             page.name = r.record.name.clone();
             page.value = r.record.value.clone();
@@ -163,8 +157,14 @@ pub(super) async fn page(
                     }
                 })
                 .collect();
-            for target in sites.managed() {
-                let cell = copy_state(r, target, &sites, &placement, config);
+            let managed = sites
+                .managed()
+                .map(|target| (target, copy_state(r, target, &sites, &placement, config)));
+            // Copies or conflicts left on sites that are no longer managed.
+            let leftovers = sites.leftovers(&id, &placement).filter_map(|other| {
+                leftover_state(r, other, &sites, &placement, config).map(|cell| (other, cell))
+            });
+            for (target, cell) in managed.chain(leftovers) {
                 page.states.push(StateRow {
                     kind: cell.kind,
                     site: target.site.label(),
@@ -174,43 +174,6 @@ pub(super) async fn page(
                     class: cell.class,
                     detail: cell.detail,
                 });
-            }
-            // Copies or conflicts left on sites that are no longer managed.
-            for other in sites.all.iter().filter(|s| !s.managed) {
-                let why = other.unmanaged_why.clone().unwrap_or_default();
-                let cell = match (
-                    placement.copy(other.site.id, &id),
-                    placement.conflict(other.site.id, &id),
-                ) {
-                    (Some(copy), _) => Some((
-                        Kind::Copied,
-                        "copied",
-                        format!(
-                            "our copy, policy {}; the site is not managed ({why}), so the copy is left as it is",
-                            copy.policy_id.as_deref().unwrap_or("?")
-                        ),
-                    )),
-                    (None, Some(c)) => Some((
-                        Kind::Conflict,
-                        "conflict",
-                        format!(
-                            "{} (the site is not managed: {why})",
-                            super::model::conflict_reason(&c.reason)
-                        ),
-                    )),
-                    (None, None) => None,
-                };
-                if let Some((kind, label, detail)) = cell {
-                    page.states.push(StateRow {
-                        kind,
-                        site: other.site.label(),
-                        site_href: site_href(other.site.id),
-                        site_name: other.site.name.clone(),
-                        label,
-                        class: kind.class(),
-                        detail,
-                    });
-                }
             }
             for (kind, label) in [
                 (Kind::Origin, "origin"),

@@ -10,10 +10,11 @@ use axum::response::Response;
 use time::OffsetDateTime;
 use unifi_dns_sync_store::{CopyState, EventQuery, StoredRecord};
 
-use super::model::{Sites, conflict_reason, origin_source};
+use super::model::{conflict_reason, origin_source, read_state};
 use super::view::{EventRow, When, event_rows, link, name_sites, record_href, when, when_opt};
 use super::{Chrome, PageError, html};
 use crate::web::AppState;
+use crate::web::placement::Sites;
 
 /// Events shown on the page (the rest is one click away in the history).
 const EVENTS: u32 = 30;
@@ -272,15 +273,7 @@ pub(super) async fn page(
         settings.push(("controller priority".to_owned(), c.priority.to_string()));
     }
 
-    let (read, read_class) = if !info.managed {
-        ("not managed", "muted")
-    } else if site.last_read_at.is_none() {
-        ("not read yet", "muted")
-    } else if site.last_read_complete {
-        ("complete", "ok")
-    } else {
-        ("incomplete", "bad")
-    };
+    let (read, read_class) = read_state(info);
     let (policies, policies_class) = match site.policy_support {
         Some(true) => ("supported", "ok"),
         Some(false) => ("not supported: needs Network 10.1.68+", "bad"),
