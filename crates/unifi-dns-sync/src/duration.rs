@@ -29,6 +29,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     })
 }
 
+/// A point in time for a `since` filter (`history --since`, `/history?since=`, the events API):
+/// an RFC 3339 time, or a duration meaning that long before `now`. The error says what to write.
+pub fn parse_since(text: &str, now: time::OffsetDateTime) -> Result<time::OffsetDateTime, String> {
+    if let Ok(at) =
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+    {
+        return Ok(at);
+    }
+    let d = parse_duration(text)
+        .map_err(|e| format!("{e}; or write an RFC 3339 time such as 2025-01-31T08:00:00Z"))?;
+    time::Duration::try_from(d)
+        .ok()
+        .and_then(|d| now.checked_sub(d))
+        .ok_or_else(|| format!("{:?} is too long ago", text.trim()))
+}
+
 /// Formats a duration compactly: `0s`, `10s`, `5m`, `1h30m`, `90d`, `1s500ms`.
 pub fn format_duration(d: Duration) -> String {
     const UNITS: [(&str, u64); 4] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];
@@ -64,6 +80,25 @@ pub fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_takes_a_time_or_a_duration_ago() {
+        let now = time::macros::datetime!(2026-11-29 12:00 UTC);
+        assert_eq!(
+            parse_since("1h", now).unwrap(),
+            time::macros::datetime!(2026-11-29 11:00 UTC)
+        );
+        assert_eq!(
+            parse_since("2026-01-31T08:00:00Z", now).unwrap(),
+            time::macros::datetime!(2026-01-31 08:00 UTC)
+        );
+        assert!(parse_since("soon", now).unwrap_err().contains("RFC 3339"));
+        assert!(
+            parse_since("99999999999d", now)
+                .unwrap_err()
+                .contains("too long")
+        );
+    }
 
     #[test]
     fn parses_units_and_bare_seconds() {

@@ -319,11 +319,9 @@ pub(super) async fn history(config: &Config, args: &HistoryArgs) -> Result<u8, F
         ..EventQuery::default()
     };
     if let Some(since) = &args.since {
-        let d =
-            parse_duration(since).map_err(|e| Failure::error(format!("--since {since}: {e}")))?;
-        let d = time::Duration::try_from(d)
-            .map_err(|_| Failure::error(format!("--since {since}: too long")))?;
-        query.since = Some(time::OffsetDateTime::now_utc() - d);
+        let at = crate::duration::parse_since(since, time::OffsetDateTime::now_utc())
+            .map_err(|e| Failure::error(format!("--since {since}: {e}")))?;
+        query.since = Some(at);
     }
     if let Some(status) = &args.status {
         query.status = Some(

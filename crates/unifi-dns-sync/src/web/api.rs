@@ -716,16 +716,8 @@ struct EventsAnswer {
 
 /// `since`: a duration back from now (`1h`, `7d`) or an RFC 3339 time.
 fn parse_since(text: &str) -> Result<OffsetDateTime, ApiError> {
-    if let Ok(at) = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
-        return Ok(at);
-    }
-    let d = crate::duration::parse_duration(text)
-        .map_err(|e| ApiError::bad_request(format!("`since`: {e}; or give an RFC 3339 time")))?;
-    let d = time::Duration::try_from(d)
-        .map_err(|_| ApiError::bad_request(format!("`since`: {text:?} is too long")))?;
-    OffsetDateTime::now_utc()
-        .checked_sub(d)
-        .ok_or_else(|| ApiError::bad_request(format!("`since`: {text:?} is too long")))
+    crate::duration::parse_since(text, OffsetDateTime::now_utc())
+        .map_err(|e| ApiError::bad_request(format!("`since`: {e}")))
 }
 
 /// `GET /api/v1/events`: the filters of `history`, newest first, keyset paging by `before`.

@@ -15,7 +15,6 @@ use unifi_dns_sync_store::{EventQuery, EventStatus, Site};
 use super::matrix::domain_glob;
 use super::view::{EventRow, event_rows, link};
 use super::{Chrome, PageError, html, param};
-use crate::duration::parse_duration;
 use crate::web::AppState;
 use crate::web::placement::{Sites, matching_sites};
 
@@ -76,19 +75,8 @@ fn select_site<'a>(sites: &'a [Site], selector: &str) -> Result<&'a Site, PageEr
 }
 
 fn since(raw: &str) -> Result<OffsetDateTime, PageError> {
-    if let Ok(t) = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339) {
-        return Ok(t);
-    }
-    let d = parse_duration(raw).map_err(|e| {
-        PageError::bad_param(
-            "since",
-            format!("{e}; or write an RFC 3339 time such as 2025-01-31T08:00:00Z"),
-        )
-    })?;
-    time::Duration::try_from(d)
-        .ok()
-        .and_then(|d| OffsetDateTime::now_utc().checked_sub(d))
-        .ok_or_else(|| PageError::bad_param("since", format!("{raw:?} is too long ago")))
+    crate::duration::parse_since(raw, OffsetDateTime::now_utc())
+        .map_err(|e| PageError::bad_param("since", e))
 }
 
 fn positive(name: &str, raw: &str, max: i64) -> Result<i64, PageError> {
