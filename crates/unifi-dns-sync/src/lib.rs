@@ -11,6 +11,7 @@ pub mod health;
 pub mod logging;
 pub mod metrics;
 pub mod plan;
+pub mod plan_view;
 pub mod policy_map;
 pub mod record;
 pub mod record_type;

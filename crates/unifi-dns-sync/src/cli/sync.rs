@@ -3,7 +3,6 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use unifi_dns_sync_store::{Store, StoreError, Trigger};
 
@@ -191,7 +190,7 @@ pub(super) async fn plan(
         .run_cycle(&CycleOptions::new(Trigger::Cli).dry_run(true))
         .await?;
     match output {
-        Output::Json => print_json(&plan_json(&report))?,
+        Output::Json => print_json(&crate::plan_view::plan_view(&report, true))?,
         Output::Text => out!("{}", plan_text(&report).trim_end()),
     }
     let changes = report.plan.action_count() > 0;
@@ -202,14 +201,6 @@ pub(super) async fn plan(
     } else {
         0
     })
-}
-
-fn label(report: &CycleReport, site: i64) -> String {
-    report
-        .labels
-        .get(&site)
-        .cloned()
-        .unwrap_or_else(|| format!("site #{site}"))
 }
 
 fn summary(report: &CycleReport) -> String {
@@ -236,64 +227,13 @@ fn summary(report: &CycleReport) -> String {
     out
 }
 
-fn action_json(report: &CycleReport, action: &Action) -> Value {
-    let r = action.record();
-    let mut v = json!({
-        "action": action.verb(),
-        "type": r.rtype.as_str(),
-        "name": r.name,
-        "value": r.value,
-        "ttl": r.ttl,
-        "enabled": r.enabled,
-    });
-    match action {
-        Action::Create { source_site, .. } => v["from"] = json!(label(report, *source_site)),
-        Action::Update {
-            policy_id,
-            source_site,
-            ..
-        } => {
-            v["from"] = json!(label(report, *source_site));
-            v["policy_id"] = json!(policy_id);
-        }
-        Action::Delete { policy_id, .. } => v["policy_id"] = json!(policy_id),
-    }
-    v
-}
-
-fn plan_json(report: &CycleReport) -> Value {
-    let sites: Vec<Value> = report
-        .plan
-        .sites
-        .iter()
-        .map(|s| {
-            json!({
-                "site": label(report, s.site_id),
-                "actions": s.actions.iter().map(|a| action_json(report, a)).collect::<Vec<_>>(),
-                "withheld": s.withheld.iter().map(|a| action_json(report, a)).collect::<Vec<_>>(),
-                "conflicts": s.conflicts.iter().map(|c| json!({
-                    "type": c.record.rtype.as_str(), "name": c.record.name, "value": c.record.value,
-                    "reason": c.reason.as_code(), "detail": c.detail,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let unread: Vec<Value> = report
-        .sites
-        .iter()
-        .filter(|s| s.error.is_some())
-        .map(|s| json!({"site": s.label, "error": s.error}))
-        .collect();
-    json!({"changes": report.plan.action_count(), "partial": report.is_partial(), "sites": sites, "unread_sites": unread})
-}
-
 fn plan_text(report: &CycleReport) -> String {
     let mut out = String::new();
     for s in &report.plan.sites {
         if s.actions.is_empty() && s.withheld.is_empty() && s.conflicts.is_empty() {
             continue;
         }
-        out.push_str(&format!("{}:\n", label(report, s.site_id)));
+        out.push_str(&format!("{}:\n", report.site_label(s.site_id)));
         for a in &s.actions {
             let sign = match a {
                 Action::Create { .. } => '+',
@@ -302,7 +242,7 @@ fn plan_text(report: &CycleReport) -> String {
             };
             let from = match a {
                 Action::Create { source_site, .. } | Action::Update { source_site, .. } => {
-                    format!("  (from {})", label(report, *source_site))
+                    format!("  (from {})", report.site_label(*source_site))
                 }
                 Action::Delete { .. } => String::new(),
             };

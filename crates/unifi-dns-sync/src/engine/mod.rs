@@ -114,7 +114,20 @@ pub struct CycleReport {
     pub labels: HashMap<i64, String>,
 }
 
+/// `controller/site` for a site id, or `site #N` when the labels do not know it.
+pub fn site_label(labels: &HashMap<i64, String>, id: i64) -> String {
+    labels
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| format!("site #{id}"))
+}
+
 impl CycleReport {
+    /// `controller/site` of a site of this cycle.
+    pub fn site_label(&self, id: i64) -> String {
+        site_label(&self.labels, id)
+    }
+
     /// True when some site could not be read or written (exit code 3).
     pub fn is_partial(&self) -> bool {
         self.outcome == RunOutcome::Partial

@@ -164,10 +164,7 @@ impl Sites {
 
 /// A site id's label from `labels`, or `site #N` when it is not there (the engine's wording).
 pub fn site_label(labels: &HashMap<SiteId, String>, id: SiteId) -> String {
-    labels
-        .get(&id)
-        .cloned()
-        .unwrap_or_else(|| format!("site #{id}"))
+    crate::engine::site_label(labels, id)
 }
 
 /// The sites a `controller/site` selector names (site = internalReference, name or UUID; the
