@@ -78,6 +78,19 @@ pub fn scenario() -> Scenario {
         .console(warehouse)
 }
 
+/// The `[[controller]]` section for a simulated console: its URL, its key from the variable
+/// `key_var`, its certificate pinned by fingerprint, and `extra` lines (tests use it for
+/// timeouts and limits).
+pub fn controller_toml(console: &unifi_sim::Console, key_var: &str, extra: &str) -> String {
+    let info = console.info();
+    format!(
+        "\n[[controller]]\nname = \"{}\"\nurl = \"{}\"\napi_key_env = \"{key_var}\"\ntls = {{ fingerprint = \"{}\" }}\n{extra}\n",
+        console.name(),
+        info.base_url,
+        info.cert_fingerprint.unwrap_or_default()
+    )
+}
+
 /// Runs the demo until Ctrl-C (or `shutdown`); returns the exit code.
 pub async fn run(listen: SocketAddr, shutdown: CancellationToken) -> Result<u8, String> {
     let sim = Simulator::start(&scenario()).await?;
@@ -92,15 +105,9 @@ pub async fn run(listen: SocketAddr, shutdown: CancellationToken) -> Result<u8, 
         db.display()
     );
     for c in sim.consoles() {
-        let info = c.info();
         let var = format!("DEMO_KEY_{}", c.name().to_ascii_uppercase());
         env.insert(var.clone(), c.api_key().to_owned());
-        text.push_str(&format!(
-            "\n[[controller]]\nname = \"{}\"\nurl = \"{}\"\napi_key_env = \"{var}\"\ntls = {{ fingerprint = \"{}\" }}\n",
-            c.name(),
-            info.base_url,
-            info.cert_fingerprint.unwrap_or_default()
-        ));
+        text.push_str(&controller_toml(c, &var, ""));
     }
     let config =
         config::load_str(&text, None, &env).map_err(|e| format!("demo configuration: {e}"))?;

@@ -233,13 +233,10 @@ impl World {
             self.db_path().display()
         );
         for c in self.sim.consoles() {
-            let info = c.info();
-            text.push_str(&format!(
-                "\n[[controller]]\nname = \"{}\"\nurl = \"{}\"\napi_key_env = \"{}\"\ntls = {{ fingerprint = \"{}\" }}\ntimeout = \"5s\"\nrequests_per_second = 1000\n",
-                c.name(),
-                info.base_url,
-                key_var(c.name()),
-                info.cert_fingerprint.unwrap_or_default(),
+            text.push_str(&unifi_dns_sync::demo::controller_toml(
+                c,
+                &key_var(c.name()),
+                "timeout = \"5s\"\nrequests_per_second = 1000",
             ));
         }
         text

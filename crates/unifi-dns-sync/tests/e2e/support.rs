@@ -58,7 +58,6 @@ impl World {
             self.sync_extra
         );
         for c in self.sim.consoles() {
-            let info = c.info();
             let extra = self
                 .controller_extra
                 .get(c.name())
@@ -70,12 +69,14 @@ impl World {
             } else {
                 "timeout = \"3s\"\n"
             };
-            text.push_str(&format!(
-                "\n[[controller]]\nname = \"{}\"\nurl = \"{}\"\napi_key_env = \"TEST_KEY_{}\"\ntls = {{ fingerprint = \"{}\" }}\n{timeout}requests_per_second = 1000\n{extra}\n",
-                c.name(),
-                info.base_url,
-                c.name().to_ascii_uppercase().replace('-', "_"),
-                info.cert_fingerprint.unwrap_or_default(),
+            let var = format!(
+                "TEST_KEY_{}",
+                c.name().to_ascii_uppercase().replace('-', "_")
+            );
+            text.push_str(&unifi_dns_sync::demo::controller_toml(
+                c,
+                &var,
+                &format!("{timeout}requests_per_second = 1000\n{extra}"),
             ));
         }
         text.push_str(&self.extra);

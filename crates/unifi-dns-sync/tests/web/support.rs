@@ -73,12 +73,10 @@ pub async fn spawn_app(scenario: Scenario, options: Options) -> TestApp {
             c.name().to_ascii_uppercase().replace('-', "_")
         );
         env.insert(var.clone(), c.api_key().to_owned());
-        let info = c.info();
-        text.push_str(&format!(
-            "\n[[controller]]\nname = \"{}\"\nurl = \"{}\"\napi_key_env = \"{var}\"\ntls = {{ fingerprint = \"{}\" }}\ntimeout = \"3s\"\nrequests_per_second = 1000\n",
-            c.name(),
-            info.base_url,
-            info.cert_fingerprint.unwrap_or_default()
+        text.push_str(&unifi_dns_sync::demo::controller_toml(
+            c,
+            &var,
+            "timeout = \"3s\"\nrequests_per_second = 1000",
         ));
     }
     text.push_str(&options.extra);
