@@ -387,7 +387,7 @@ impl Client {
             let (raw, path) = self.execute(call).await?;
             let value = self.json(&raw, "GET", &path)?;
             let (count, page_total, data) =
-                page(&value).map_err(|e| self.decode_error("GET", &path, "the list page", e))?;
+                page(value).map_err(|e| self.decode_error("GET", &path, "the list page", e))?;
             match total {
                 Some(t) if t != page_total => {
                     return Ok(Pages::Changed(format!(
@@ -764,14 +764,14 @@ fn api_root(base_url: &str) -> Result<Url, String> {
 }
 
 /// The page envelope: `count`, `totalCount`, `data` (all required; `count` must match `data`).
-fn page(value: &Value) -> Result<(u64, u64, Vec<Value>), DecodeError> {
+fn page(value: Value) -> Result<(u64, u64, Vec<Value>), DecodeError> {
     let err = |field: &str, problem: &str| DecodeError {
         field: field.into(),
         problem: problem.into(),
     };
-    let map = value
-        .as_object()
-        .ok_or_else(|| err("$", "expected a page object"))?;
+    let Value::Object(mut map) = value else {
+        return Err(err("$", "expected a page object"));
+    };
     let number = |field: &str| match map.get(field) {
         None | Some(Value::Null) => Err(err(field, "missing required field")),
         Some(v) => v
@@ -780,9 +780,10 @@ fn page(value: &Value) -> Result<(u64, u64, Vec<Value>), DecodeError> {
     };
     let count = number("count")?;
     let total = number("totalCount")?;
-    let data = match map.get("data") {
+    // Taken, not cloned: a page's items are moved out of the parsed body.
+    let data = match map.remove("data") {
         None | Some(Value::Null) => return Err(err("data", "missing required field")),
-        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Array(items)) => items,
         Some(_) => return Err(err("data", "expected an array")),
     };
     if data.len() as u64 != count {
@@ -831,11 +832,11 @@ mod tests {
     #[test]
     fn pages_must_be_consistent() {
         let ok = serde_json::json!({"offset":0,"limit":200,"count":1,"totalCount":3,"data":[{}]});
-        assert_eq!(page(&ok).unwrap().0, 1);
+        assert_eq!(page(ok).unwrap().0, 1);
         let bad = serde_json::json!({"count":2,"totalCount":3,"data":[{}]});
-        assert_eq!(page(&bad).unwrap_err().field, "count");
+        assert_eq!(page(bad).unwrap_err().field, "count");
         let missing = serde_json::json!({"count":0,"data":[]});
-        assert_eq!(page(&missing).unwrap_err().field, "totalCount");
+        assert_eq!(page(missing).unwrap_err().field, "totalCount");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::join_all;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -516,7 +517,11 @@ async fn read_controller(
     };
     let managed: Vec<Site> = sites.into_iter().filter(manages).collect();
     let clients_enabled = engine.config.sync.clients.enabled;
-    let reads = join_all(managed.into_iter().map(|site| async move {
+    // At most `max_parallel_reads` sites are read at a time (the client also bounds requests):
+    // a site's raw pages live only while it is read, so memory follows the limit, not the
+    // number of sites.
+    let site_reads = (cfg.max_parallel_reads as usize).max(1);
+    let reads: Vec<SiteRead_> = futures::stream::iter(managed.into_iter().map(|site| async move {
         let policies = if supported {
             client
                 .dns_policies(&site.uuid)
@@ -537,6 +542,8 @@ async fn read_controller(
             supported,
         }
     }))
+    .buffered(site_reads)
+    .collect()
     .await;
     Ok(ControllerRead {
         index,
