@@ -188,13 +188,6 @@ async fn apply_site(
     // Conflicts the console reported while applying: record id → code.
     let mut refused: HashMap<String, (String, String)> = HashMap::new();
 
-    // The registry as it was when the cycle planned (one read per site, not one per create).
-    let registry: HashMap<String, unifi_dns_sync_store::SyncedCopy> = store
-        .copies_of_site(site)
-        .await?
-        .into_iter()
-        .map(|c| (c.record_id.clone(), c))
-        .collect();
     for action in &site_plan.actions {
         if options.cancel.is_cancelled() {
             tracing::info!(site, "stopping before the next write: shutdown requested");
@@ -220,7 +213,7 @@ async fn apply_site(
             } => {
                 let data = data_of(record_id, action);
                 // A row for a policy deleted by hand is replaced; a PENDING row is reused.
-                let existing = registry.get(record_id.as_str());
+                let existing = book.registry.get(record_id.as_str());
                 if existing.is_some_and(|c| c.policy_id.is_some()) {
                     store.remove_copy(site, record_id).await?;
                 }

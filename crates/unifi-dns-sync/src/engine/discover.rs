@@ -215,12 +215,15 @@ pub(crate) async fn discover(
             });
             out.plan_sites
                 .push(plan_site(engine, controller, site, None));
-            out.books.insert(site.id, book(site, &conflicts_by_site));
+            let registry = copies_by_site.remove(&site.id).unwrap_or_default();
+            out.books
+                .insert(site.id, book(site, &conflicts_by_site, registry));
             out.summaries.push(summary);
         }
         for sr in &read.sites {
             let site = &sr.site;
-            let registry = copies_by_site.get(&site.id).cloned().unwrap_or_default();
+            // Moved, not copied: the registry is the largest thing discovery holds.
+            let registry = copies_by_site.remove(&site.id).unwrap_or_default();
             let stored_origins = origins_by_site.get(&site.id).cloned().unwrap_or_default();
             let processed = process_site(
                 engine,
@@ -231,7 +234,8 @@ pub(crate) async fn discover(
                 &stored,
                 now,
             );
-            out.books.insert(site.id, book(site, &conflicts_by_site));
+            out.books
+                .insert(site.id, book(site, &conflicts_by_site, registry));
             reads_to_record.push(SiteRead {
                 site_id: site.id,
                 complete: processed.complete,
@@ -416,12 +420,17 @@ pub(crate) async fn discover(
 fn book(
     site: &Site,
     conflicts: &HashMap<i64, BTreeMap<String, unifi_dns_sync_store::Conflict>>,
+    registry: Vec<SyncedCopy>,
 ) -> SiteBook {
     SiteBook {
         open_conflicts: conflicts.get(&site.id).cloned().unwrap_or_default(),
         uuid: site.uuid.clone(),
         controller: site.controller.clone(),
         withheld: site.withheld_deletes,
+        registry: registry
+            .into_iter()
+            .map(|c| (c.record_id.clone(), c))
+            .collect(),
     }
 }
 

@@ -426,4 +426,7 @@ pub(crate) struct SiteBook {
     pub controller: String,
     /// Deletes the threshold withheld in the previous cycle (an event is recorded on change).
     pub withheld: i64,
+    /// The site's registry rows as discovery read them, by record id (apply consults them
+    /// before a create instead of reading the registry again).
+    pub registry: HashMap<String, unifi_dns_sync_store::SyncedCopy>,
 }
