@@ -304,8 +304,7 @@ impl TlsMode {
 
     /// `sha256:AB:CD:…` (upper-case, colon-separated), the form `fingerprint URL` prints.
     pub fn format_fingerprint(fp: &[u8; 32]) -> String {
-        let pairs: Vec<String> = fp.iter().map(|b| format!("{b:02X}")).collect();
-        format!("sha256:{}", pairs.join(":"))
+        unifi_client::format_fingerprint(fp)
     }
 }
 

@@ -269,13 +269,12 @@ pub(crate) async fn discover(
                 None
             };
             if processed.complete {
-                for (record, source, raw) in &processed.origins_seen {
+                for (record, _source, raw) in &processed.origins_seen {
                     seen_versions.entry(record.id()).or_default().push((
                         site.id,
                         record.clone(),
                         raw.clone(),
                     ));
-                    let _ = source;
                 }
                 origins_after.insert(site.id, processed.origins_kept.clone());
                 site_changes.push((site.id, processed.changes.clone()));
@@ -310,24 +309,17 @@ pub(crate) async fn discover(
     // make the record flip between cycles.
     let rank_of_site: HashMap<i64, i64> =
         out.plan_sites.iter().map(|s| (s.id, s.priority)).collect();
-    let mut records: HashMap<String, (Record, serde_json::Value, i64)> = HashMap::new();
+    let mut records: HashMap<String, (Record, serde_json::Value)> = HashMap::new();
     for (id, r) in &stored {
         if let Some(record) = record_from_data(&r.record) {
-            records.insert(
-                id.clone(),
-                (
-                    record,
-                    r.record.raw.clone(),
-                    r.first_seen.unix_timestamp() * 1000,
-                ),
-            );
+            records.insert(id.clone(), (record, r.record.raw.clone()));
         }
     }
     let first_seen_of = |record_id: &str, site: i64| -> i64 {
         stored
             .get(record_id)
             .and_then(|r| r.origins.iter().find(|o| o.site_id == site))
-            .map_or(now_ms(now), |o| ms(o.first_seen))
+            .map_or(ms(now), |o| ms(o.first_seen))
     };
     let mut attribute_source: HashMap<String, i64> = HashMap::new();
     for (id, versions) in &seen_versions {
@@ -341,7 +333,7 @@ pub(crate) async fn discover(
         if let Some((site, record, raw)) = best {
             let entry = records
                 .entry(id.clone())
-                .or_insert_with(|| (record.clone(), raw.clone(), now_ms(now)));
+                .or_insert_with(|| (record.clone(), raw.clone()));
             if !entry.0.same_attributes(record) || entry.1 != *raw {
                 attribute_source.insert(id.clone(), *site);
             }
@@ -354,7 +346,7 @@ pub(crate) async fn discover(
         // the site they came from.
         let adds: HashSet<&str> = changes.add.iter().map(|o| o.record_id.as_str()).collect();
         let mut upserts = vec![];
-        for (id, (record, raw, _)) in &records {
+        for (id, (record, raw)) in &records {
             let new = adds.contains(id.as_str()) && !stored.contains_key(id);
             if new || attribute_source.get(id) == Some(site_id) {
                 upserts.push(record_data(record, raw));
@@ -363,14 +355,14 @@ pub(crate) async fn discover(
         upserts.sort_by(|a, b| a.id.cmp(&b.id));
         changes.upsert_records = upserts;
     }
-    for (id, (record, raw, _)) in &records {
+    for (id, (record, raw)) in &records {
         out.record_data.insert(id.clone(), record_data(record, raw));
     }
 
     // The planner's records: every record with its origins after this cycle.
     for (site_id, origins) in &origins_after {
         for o in origins {
-            let Some((record, _, _)) = records.get(&o.record_id) else {
+            let Some((record, _)) = records.get(&o.record_id) else {
                 continue;
             };
             out.records
@@ -387,7 +379,7 @@ pub(crate) async fn discover(
         }
     }
     // Copies whose record has no origin left still need the record for their delete event.
-    for (id, (record, _, _)) in &records {
+    for (id, (record, _)) in &records {
         out.records.entry(id.clone()).or_insert_with(|| PlanRecord {
             record: record.clone(),
             origins: vec![],
@@ -931,8 +923,4 @@ pub(crate) fn record_from_data(data: &RecordData) -> Option<Record> {
 
 fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn now_ms(now: OffsetDateTime) -> i64 {
-    ms(now)
 }
